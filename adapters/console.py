@@ -1,0 +1,205 @@
+"""A terminal channel: the bot with no account anywhere. Reads plain lines, so it also works piped.
+
+Lines are `/quiz ...` commands, a number (a one-click answer), or any other text
+(an answer in your own words) for the question in front of you: your own
+personal question if one is open, else the channel's latest round.
+Console-only commands: /as NAME, /wait SECONDS, /help, /quit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import re
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+
+from adapters.base import Hub, Sent
+from bot.clock import UTC, human_duration
+from bot.config import Settings
+from bot.events import ChoiceMade, CommandInvoked, Kind, Outgoing, WrittenAnswer
+from bot.models import Member, Place
+from bot.texts import defang, name_of
+
+PLACE = Place("console", "local", "console")
+MAX_LINE = 200_000
+MAX_WAIT = 3600
+CONSOLE_HELP = (
+    "Console: `/quiz ...` runs a command (try `/quiz help`); a number answers the question in front of you; "
+    "other text answers it in your own words. `/as NAME` switches the member you play; `/wait SECONDS` pauses "
+    "(for scripts); `/quit` leaves."
+)
+
+
+def plain(text: str) -> str:
+    """Our Markdown subset, for a terminal."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", text, flags=re.S)
+    text = re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"\1", text, flags=re.S)
+    return text.replace("```\n", "").replace("\n```", "")
+
+
+class ConsoleAdapter:
+    platform = "console"
+
+    def __init__(self, settings: Settings, on_end: Callable[[], None] | None = None,
+                 stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        self.settings = settings
+        self.on_end = on_end
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.member = Member("console", "console:" + _default_name().lower(), _default_name())
+        self.hub: Hub | None = None
+        self._task: asyncio.Task | None = None
+        self._sent = 0
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def start(self, hub: Hub) -> None:
+        self.hub = hub
+        engine = getattr(hub, "engine", None)
+        if engine is not None:
+            engine.register_channel(PLACE.platform, PLACE.workspace, PLACE.channel)
+        self.say(f"studybot console. You are {self.member.name}. {CONSOLE_HELP}")
+        self._task = asyncio.create_task(self._read_loop())
+
+    async def stop(self) -> None:
+        if self._task and not self._task.done():
+            self._task.cancel()
+
+    def healthy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _read_loop(self) -> None:
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def pump() -> None:  # a daemon thread: stdin may be a tty, a pipe or a file
+            for raw in self.stdin:
+                loop.call_soon_threadsafe(queue.put_nowait, raw)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+        while (line := await queue.get()) is not None:
+            try:
+                if not await self.on_line(line.rstrip("\r\n")):
+                    break
+            except Exception as error:  # one bad line must never end the session
+                self.say(f"Something went wrong with that line ({type(error).__name__}); nothing was lost.")
+        if self.on_end:
+            self.on_end()
+
+    # ---- input ------------------------------------------------------------------------
+
+    async def on_line(self, line: str) -> bool:
+        """Handle one line; False ends the session."""
+        assert self.hub is not None
+        if len(line) > MAX_LINE:
+            self.say(f"That line is {len(line):,} characters; the console takes up to {MAX_LINE:,}.")
+            return True
+        text = line.strip()
+        if not text:
+            self.say("(empty line) Type `/quiz` for a question, a number or words to answer, `/help` for help.")
+            return True
+        if text.startswith("/"):
+            return await self._slash(text)
+        round_id = self._current_round()
+        if round_id is None:
+            self.say("No question is open for you. Type `/quiz` for one, or `/quiz post` for a channel round.")
+            return True
+        if text.isdigit() and len(text) <= 3:
+            event = ChoiceMade(self.member, int(text), round_id=round_id)
+        else:
+            event = WrittenAnswer(self.member, line, round_id=round_id)
+        await self._run(event)
+        return True
+
+    async def _slash(self, text: str) -> bool:
+        word, _, rest = text.partition(" ")
+        word = word.lower()
+        if word == "/quiz":
+            await self._run(CommandInvoked(self.member, PLACE, rest, is_admin=True))
+        elif word == "/as":
+            self._switch(rest)
+        elif word == "/wait":
+            await self._wait(rest)
+        elif word in ("/quit", "/exit"):
+            return False
+        elif word == "/help":
+            self.say(CONSOLE_HELP)
+        else:
+            self.say(f"Unknown command {defang(word[:40])}. {CONSOLE_HELP}")
+        return True
+
+    def _switch(self, name: str) -> None:
+        clean = " ".join(name_of(name).split())[:32] if name.strip() else ""
+        if not clean:
+            self.say("Use `/as NAME` to play as another member, e.g. `/as alice`.")
+            return
+        self.member = Member("console", "console:" + clean.lower(), clean)
+        self.say(f"You are now {clean}.")
+
+    async def _wait(self, arg: str) -> None:
+        try:
+            seconds = float(arg)
+        except ValueError:
+            self.say("Use `/wait SECONDS`, e.g. `/wait 5`.")
+            return
+        if not 0 <= seconds <= MAX_WAIT:
+            self.say(f"`/wait` takes 0 to {MAX_WAIT} seconds.")
+            return
+        await asyncio.sleep(seconds)
+
+    def _current_round(self) -> int | None:
+        engine = getattr(self.hub, "engine", None)
+        return engine.current_round(self.member, PLACE) if engine is not None else None
+
+    async def _run(self, event) -> None:
+        assert self.hub is not None
+        out = await self.hub.handle(event)
+        await self.hub.deliver(out)
+
+    # ---- output -----------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        self.stdout.write(plain(text) + "\n")
+        self.stdout.flush()
+
+    async def send(self, message: Outgoing) -> Sent | None:
+        self._sent += 1
+        self.say(self.render(message))
+        return Sent(f"console-{self._sent}")
+
+    def render(self, m: Outgoing) -> str:
+        head = f"[to {m.to.name}] " if m.to else ""
+        lines = []
+        if m.kind is Kind.CLOSED:
+            return f"{head}(round {m.round_id} is now closed)"
+        if m.title:
+            lines.append(f"{head}─── {m.title}" + (f"  [round {m.round_id}]" if m.kind is Kind.ROUND else ""))
+        elif head:
+            lines.append(head.strip())
+        lines.append(m.text)
+        if m.kind is Kind.ROUND:
+            lines.append(f"Answer with a number from 1 to {len(m.choices)} or in your own words. "
+                         f"Revealed {_when(m.deadline)}.")
+        if m.image is not None:
+            lines.append(f"Chart written to {m.image}")
+        return "\n".join(lines)
+
+
+def _when(deadline: datetime | None) -> str:
+    if deadline is None:
+        return "soon"
+    seconds = max(0, int((deadline - datetime.now(UTC)).total_seconds()))
+    return f"at {deadline:%H:%M:%S} UTC (in {human_duration(seconds)})"
+
+
+def _default_name() -> str:
+    try:
+        name = getpass.getuser()
+    except Exception:
+        name = ""
+    return (name or "you").strip()[:32] or "you"

@@ -1,0 +1,60 @@
+"""`/quiz setup key=value ...`: change a workspace's daily-question settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from bot.commands import CommandError
+from bot.config import parse_clock, parse_days, parse_duration, parse_timezone, parse_weekly
+from bot.models import ChannelSettings
+
+KEYS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden")
+_ALIASES = {"tz": "timezone", "at": "time", "reveal_after": "reveal", "hidden_votes": "hidden"}
+_OFF = {"off", "none", "no", "disable", "disabled", ""}
+# Channel references as platforms write them: <#C123|name>, <#123>, or a bare id.
+_CHANNEL_REF = re.compile(r"<#([A-Za-z0-9]+)(?:\|[^>]*)?>|#?([A-Za-z0-9]{1,30})")
+
+
+def apply_setup(current: ChannelSettings, args: tuple[str, ...], here: str) -> ChannelSettings:
+    """The settings after `args`; raises CommandError naming the bad key or value."""
+    changes: dict = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        key = _ALIASES.get(key.strip().lower(), key.strip().lower())
+        if not sep or key not in KEYS:
+            raise CommandError(f"`{arg[:40]}` is not key=value with a key among: {', '.join(KEYS)}.")
+        try:
+            changes.update(_parse(key, value.strip(), here))
+        except ValueError as error:
+            raise CommandError(f"{key}: {error}") from None
+    if not current.channel and "channel" not in changes:
+        changes["channel"] = here
+    return replace(current, **changes)
+
+
+def _parse(key: str, value: str, here: str) -> dict:
+    if key == "channel":
+        return {"channel": _channel(value, here)}
+    if key == "time":
+        return {"daily_at": None if value.lower() in _OFF else parse_clock(value)}
+    if key == "days":
+        return {"days": parse_days(value)}
+    if key == "timezone":
+        return {"timezone": parse_timezone(value)}
+    if key == "reveal":
+        return {"reveal_after": parse_duration(value)}
+    if key == "weekly":
+        return {"weekly_at": None if value.lower() in _OFF else parse_weekly(value)}
+    if value.lower() not in _OFF | {"on", "yes", "true", "1"}:
+        raise ValueError(f"{value!r} is not on or off")
+    return {"hidden_votes": value.lower() not in _OFF}
+
+
+def _channel(value: str, here: str) -> str:
+    if value.lower() in ("here", "this", ""):
+        return here
+    match = _CHANNEL_REF.fullmatch(value)
+    if not match:
+        raise ValueError(f"{value[:40]!r} is not a channel; use channel=here in the channel you want")
+    return match.group(1) or match.group(2)

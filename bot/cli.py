@@ -1,0 +1,210 @@
+"""The `studybot` command line: run, check, grade, leaderboard, backup, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+from bot.questions import BankError, check_bank, load_bank
+
+EXIT_BAD_INPUT = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return args.func(args)
+    except ConfigError as error:
+        return _fail(f"configuration error: {error}")
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studybot", description="A study bot that prepares teams for LLM interviews.")
+    parser.add_argument("--version", action="version", version=f"studybot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start the bot (console mode when no platform token is set)")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate a question bank")
+    check.add_argument("file", nargs="?", type=Path, help="the bank (default: STUDYBOT_QUESTIONS or the shipped one)")
+    check.add_argument("--strict", action="store_true", help="also lint quality: duplicates, balance, lengths")
+    check.set_defaults(func=cmd_check)
+
+    grade = sub.add_parser("grade", help="grade a written answer as the bot would")
+    grade.add_argument("question_id")
+    grade.add_argument("text", nargs="?", help="the answer (default: read from standard input)")
+    grade.set_defaults(func=cmd_grade)
+
+    board = sub.add_parser("leaderboard", help="print the ranking from the database")
+    scope = board.add_mutually_exclusive_group()
+    scope.add_argument("--week", dest="scope", action="store_const", const="week", help="this week (default)")
+    scope.add_argument("--all", dest="scope", action="store_const", const="all", help="all time")
+    board.set_defaults(func=cmd_leaderboard, scope="week")
+
+    backup = sub.add_parser("backup", help="a consistent copy of the database, safe while the bot runs")
+    backup.add_argument("path", type=Path)
+    backup.set_defaults(func=cmd_backup)
+
+    export = sub.add_parser("export", help="answers and scores as CSV")
+    export.add_argument("--csv", dest="directory", type=Path, required=True, metavar="DIR")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"studybot: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _bank_path(args_file: Path | None, settings: Settings | None = None) -> Path:
+    if args_file is not None:
+        return args_file
+    return (settings or load_settings()).questions_path
+
+
+# ---- run ----------------------------------------------------------------------------
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
+    from bot.runtime import Runtime
+    from bot.store import Store
+
+    settings = load_settings()
+    try:
+        bank = load_bank(settings.questions_path)
+    except BankError as error:
+        print(f"studybot: the question bank {settings.questions_path} has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    console_only = settings.platforms == ["console"]
+    setup_logging(settings.secrets(), settings.log_json, logging.WARNING if console_only else logging.INFO)
+    try:
+        store = Store.open(settings.db_path)
+    except Exception as error:  # sqlite3 errors, unwritable directory
+        return _fail(f"STUDYBOT_DB: cannot open {settings.db_path}: {error}")
+
+    async def go() -> int:
+        return await Runtime(settings, bank, store).run()
+
+    return asyncio.run(go())
+
+
+# ---- check and grade -------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    path = _bank_path(args.file)
+    bank, problems = check_bank(path)
+    if bank is not None and args.strict:
+        from bot.lint import lint
+
+        problems = lint(bank, path)
+    if problems:
+        print(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    assert bank is not None
+    print(f"{path}: {len(bank.questions)} questions, OK{' (strict)' if args.strict else ''}")
+    levels = Counter(q.level for q in bank.questions)
+    print("levels: " + ", ".join(f"{lv} {levels.get(lv, 0)}" for lv in bank.levels))
+    topics = Counter(q.topic for q in bank.questions)
+    print("topics: " + ", ".join(f"{t} {n}" for t, n in sorted(topics.items())))
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from bot.grading import grade
+
+    bank = load_bank(_bank_path(None))
+    question = bank.get(args.question_id)
+    if question is None:
+        from rapidfuzz import process
+
+        near = [m[0] for m in process.extract(args.question_id, list(bank.by_id), limit=3)]
+        return _fail(f"no question with id {args.question_id!r}; close ones: {', '.join(near)}")
+    text = args.text if args.text is not None else sys.stdin.read()
+    if not text.strip():
+        return _fail("no answer to grade: give TEXT or pipe it on standard input")
+    result = grade(text, question.key_points)
+    print(f"score: {result.score:.2f}  ({sum(result.found)}/{len(question.key_points)} key points)")
+    for point, found in zip(question.key_points, result.found):
+        print(f"  [{'x' if found else ' '}] {point}")
+    return 0
+
+
+# ---- database commands -------------------------------------------------------------------
+
+
+def _open_existing_db(settings: Settings):
+    from bot.store import Store
+
+    if not settings.db_path.exists():
+        return None
+    return Store.open(settings.db_path)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from bot.engine import QuizEngine
+    from bot.models import Bank, Place
+
+    settings = load_settings()
+    store = _open_existing_db(settings)
+    if store is None:
+        print(f"No database yet at {settings.db_path}: nothing has been scored.")
+        return 0
+    engine = QuizEngine(store, Bank((), ()), settings)
+    places = store.rows("SELECT DISTINCT platform, workspace FROM members ORDER BY platform, workspace")
+    if not places:
+        print("No points yet: answer a channel round to get on the board.")
+    for row in places:
+        print(f"{row['platform']} / {row['workspace']} ({'this week' if args.scope == 'week' else 'all time'})")
+        print(engine.board(Place(row["platform"], row["workspace"], ""), args.scope).strip("`\n"))
+    store.close()
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import backup
+
+    settings = load_settings()
+    if not settings.db_path.exists():
+        return _fail(f"STUDYBOT_DB: no database at {settings.db_path}")
+    try:
+        target = backup(settings.db_path, args.path)
+    except OSError as error:
+        return _fail(f"cannot write the backup to {args.path}: {error}")
+    print(f"backup written to {target}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.backup import export_csv
+
+    settings = load_settings()
+    if not settings.db_path.exists():
+        return _fail(f"STUDYBOT_DB: no database at {settings.db_path}")
+    bank_path = settings.questions_path
+    bank, _ = check_bank(bank_path)
+    try:
+        files = export_csv(settings.db_path, args.directory, bank)
+    except OSError as error:
+        return _fail(f"cannot write to {args.directory}: {error}")
+    for path, count in files:
+        print(f"{path}: {count} rows")
+    return 0

@@ -1,0 +1,201 @@
+"""Settings, read once from the environment (and ./.env) by the composition root."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.yaml"  # a link to the top-level file
+
+
+class ConfigError(Exception):
+    """A setting with a bad value; the message names the setting."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("studybot.db")
+    questions_path: Path = DEFAULT_QUESTIONS
+    timezone: str = "UTC"
+    daily_at: str | None = "09:00"
+    daily_days: str = "mon-fri"
+    reveal_after: int = 8 * 3600
+    weekly_at: str | None = "mon 09:00"
+    discord_token: str | None = None
+    discord_guild_id: str | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
+    discord_channel: str | None = None
+    discord_message_content: bool = False
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_channel: str | None = None
+    port: int = 3000
+    admins: frozenset[str] = field(default_factory=frozenset)
+    http_port: int | None = None
+    log_json: bool = False
+
+    @property
+    def platforms(self) -> list[str]:
+        found = [name for name, token in (("discord", self.discord_token), ("slack", self.slack_bot_token)) if token]
+        return found or ["console"]
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line or an error message."""
+        values = (self.discord_token, self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+        return [v for v in values if v]
+
+
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """'30s', '10m', '8h', '1h30m' -> seconds. Raises ValueError on anything else."""
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _DURATION.sub("", compact):
+        raise ValueError(f"{text!r} is not a duration such as 30s, 10m or 8h")
+    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(compact))
+    if not 5 <= seconds <= 7 * 86400:
+        raise ValueError(f"{text!r} must lie between 5s and 7d")
+    return seconds
+
+
+def parse_clock(text: str) -> str:
+    """'9:05' or '09:05' -> '09:05'."""
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a time of day as HH:MM (00:00 to 23:59)")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_days(text: str) -> str:
+    """Cron day-of-week form: 'mon-fri', 'mon,wed,fri', '*', 'sat-sun'."""
+    compact = text.strip().lower().replace(" ", "")
+    if compact == "*":
+        return compact
+    day = "(?:" + "|".join(DAY_NAMES) + "|[0-6])"
+    if not re.fullmatch(rf"{day}(?:-{day})?(?:,{day}(?:-{day})?)*", compact):
+        raise ValueError(f"{text!r} is not a day list such as mon-fri, mon,wed,fri or *")
+    return compact
+
+
+def parse_weekly(text: str) -> str:
+    """'mon 09:00' -> 'mon 09:00'."""
+    parts = text.strip().lower().split()
+    if len(parts) != 2 or parts[0] not in DAY_NAMES:
+        raise ValueError(f"{text!r} is not a day and time such as 'mon 09:00'")
+    return f"{parts[0]} {parse_clock(parts[1])}"
+
+
+def parse_timezone(text: str) -> str:
+    try:
+        ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not an IANA time zone such as Europe/Berlin") from None
+    return text.strip()
+
+
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in {"0", "1", "true", "false", "yes", "no", "on", "off", ""}:
+        raise ValueError(f"{text!r} is not 0 or 1")
+    return value in {"1", "true", "yes", "on"}
+
+
+def _optional(parser):
+    return lambda text: parser(text) if text.strip() else None
+
+
+# setting -> (field, parser)
+_PARSERS = {
+    "STUDYBOT_DB": ("db_path", lambda t: Path(t.strip())),
+    "STUDYBOT_QUESTIONS": ("questions_path", lambda t: Path(t.strip())),
+    "STUDYBOT_TIMEZONE": ("timezone", parse_timezone),
+    "STUDYBOT_DAILY_AT": ("daily_at", _optional(parse_clock)),
+    "STUDYBOT_DAILY_DAYS": ("daily_days", parse_days),
+    "STUDYBOT_REVEAL_AFTER": ("reveal_after", parse_duration),
+    "STUDYBOT_WEEKLY_AT": ("weekly_at", _optional(parse_weekly)),
+    "DISCORD_TOKEN": ("discord_token", _optional(str.strip)),
+    "DISCORD_GUILD_ID": ("discord_guild_id", _optional(lambda t: _snowflake(t))),
+    "DISCORD_API_URL": ("discord_api_url", lambda t: _url(t, ("http://", "https://"))),
+    "DISCORD_GATEWAY_URL": ("discord_gateway_url", lambda t: _url(t, ("ws://", "wss://"))),
+    "STUDYBOT_DISCORD_CHANNEL": ("discord_channel", _optional(lambda t: _snowflake(t))),
+    "STUDYBOT_DISCORD_MESSAGE_CONTENT": ("discord_message_content", _flag),
+    "SLACK_BOT_TOKEN": ("slack_bot_token", _optional(lambda t: _token(t, "xoxb-"))),
+    "SLACK_SIGNING_SECRET": ("slack_signing_secret", _optional(str.strip)),
+    "SLACK_APP_TOKEN": ("slack_app_token", _optional(lambda t: _token(t, "xapp-"))),
+    "SLACK_API_URL": ("slack_api_url", lambda t: _url(t, ("http://", "https://"))),
+    "STUDYBOT_SLACK_CHANNEL": ("slack_channel", _optional(str.strip)),
+    "PORT": ("port", _port),
+    "STUDYBOT_ADMINS": ("admins", lambda t: frozenset(p.strip() for p in t.split(",") if p.strip())),
+    "STUDYBOT_HTTP_PORT": ("http_port", _optional(_port)),
+    "STUDYBOT_LOG_JSON": ("log_json", _flag),
+}
+
+
+def _snowflake(text: str) -> str:
+    if not text.strip().isdigit():
+        raise ValueError("is not a Discord id (digits only)")
+    return text.strip()
+
+
+def _url(text: str, schemes: tuple[str, ...]) -> str:
+    if not text.strip().startswith(schemes):
+        raise ValueError(f"{text!r} must start with {' or '.join(schemes)}")
+    return text.strip()
+
+
+def _token(text: str, prefix: str) -> str:
+    if not text.strip().startswith(prefix):
+        # Never echo the value: it may be a real secret pasted into the wrong setting.
+        raise ValueError(f"must start with {prefix}")
+    return text.strip()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Read settings; the process environment wins over the .env file. Raises ConfigError."""
+    values: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    kwargs = {}
+    for setting, (name, parser) in _PARSERS.items():
+        if setting in values:
+            try:
+                kwargs[name] = parser(values[setting])
+            except ValueError as error:
+                raise ConfigError(setting, str(error)) from None
+    settings = Settings(**kwargs)
+    _check_together(settings)
+    return settings
+
+
+def _check_together(settings: Settings) -> None:
+    if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET", "is needed with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    if settings.slack_app_token and not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN", "is needed when SLACK_APP_TOKEN is set")

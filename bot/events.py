@@ -1,0 +1,87 @@
+"""What adapters hand to the engine (inbound) and what the engine hands back (outbound).
+
+Text is written in a small Markdown subset (**bold**, _italic_, `code`, "- " lists)
+that every adapter can render; user-supplied text inside it is already defanged
+(see bot.texts.defang), so no adapter has to guess which parts came from members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+
+from bot.models import Member, Place
+
+
+# ---- inbound ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandInvoked:
+    """`/quiz <text>`; `is_admin` is the platform's own verdict (server manager, workspace admin)."""
+
+    member: Member
+    place: Place
+    text: str
+    is_admin: bool = False
+    in_dm: bool = False
+
+
+@dataclass(frozen=True)
+class ChoiceMade:
+    """A one-click answer: a reaction on a round post (message_id) or a button (round_id)."""
+
+    member: Member
+    choice: int
+    round_id: int | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WrittenAnswer:
+    """An answer in the member's own words: thread reply (message_id of the root) or form (round_id)."""
+
+    member: Member
+    text: str
+    round_id: int | None = None
+    message_id: str | None = None
+
+
+Inbound = CommandInvoked | ChoiceMade | WrittenAnswer
+
+
+# ---- outbound --------------------------------------------------------------
+
+
+class Kind(str, Enum):
+    ROUND = "round"  # a channel round's post: seed reactions (or buttons), open a thread
+    CLOSED = "closed"  # the round post edited to show the round is closed
+    REVEAL = "reveal"  # the reveal, as a reply in the round's thread
+    PERSONAL = "personal"  # a private question with one button per choice
+    FEEDBACK = "feedback"  # private feedback on an answer
+    NOTICE = "notice"  # help, confirmations, errors
+    BOARD = "board"  # a leaderboard
+    STATS = "stats"  # a member's own record
+    REMINDER = "reminder"  # a private nudge outside any conversation (a direct message where there is one)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    kind: Kind
+    place: Place
+    text: str
+    title: str = ""
+    choices: tuple[str, ...] = ()
+    round_id: int | None = None
+    to: Member | None = None  # set: private to this member (ephemeral where the platform has it)
+    edit_of: str | None = None  # platform id of a message to edit instead of posting
+    deadline: datetime | None = None
+    hidden_votes: bool = False
+    image: Path | None = None
+    fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def private(self) -> bool:
+        return self.to is not None

@@ -1,0 +1,467 @@
+"""SQLite storage through sqlite-utils: every query the engine needs, and nothing else.
+
+The database is the source of truth for rounds, answers and scores; the scheduler
+is rebuilt from it at each start.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bot.clock import iso, parse_iso
+from bot.migrations import migrations
+from bot.models import ChannelSettings, Member, Place
+
+SCHEMA_VERSION = len(migrations._migrations)
+
+
+@dataclass(frozen=True)
+class Round:
+    id: int
+    place: Place
+    kind: str  # daily, post, personal, review
+    question_id: str
+    level: str
+    owner: str | None
+    daily_date: str | None
+    timezone: str
+    hidden_votes: bool
+    posted_at: datetime
+    deadline: datetime | None
+    revealed_at: datetime | None
+    message_id: str | None
+    thread_id: str | None
+
+    @property
+    def is_channel(self) -> bool:
+        return self.kind in ("daily", "post")
+
+    @property
+    def is_open(self) -> bool:
+        return self.revealed_at is None
+
+    @classmethod
+    def from_row(cls, row: dict) -> Round:
+        def when(key: str) -> datetime | None:
+            return parse_iso(row[key]) if row[key] else None
+
+        return cls(
+            id=row["id"],
+            place=Place(row["platform"], row["workspace"], row["channel"]),
+            kind=row["kind"],
+            question_id=row["question_id"],
+            level=row["level"],
+            owner=row["owner"],
+            daily_date=row["daily_date"],
+            timezone=row["timezone"],
+            hidden_votes=bool(row["hidden_votes"]),
+            posted_at=parse_iso(row["posted_at"]),
+            deadline=when("deadline"),
+            revealed_at=when("revealed_at"),
+            message_id=row["message_id"],
+            thread_id=row["thread_id"],
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: int
+    round_id: int
+    user_id: str
+    name: str
+    choice: int | None
+    text: str | None
+    correct: bool | None
+    score: float | None
+    points: int
+    found: list[bool] | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> Answer:
+        return cls(
+            id=row["id"],
+            round_id=row["round_id"],
+            user_id=row["user_id"],
+            name=row["name"],
+            choice=row["choice"],
+            text=row["text"],
+            correct=None if row["correct"] is None else bool(row["correct"]),
+            score=row["score"],
+            points=row["points"],
+            found=json.loads(row["found"]) if row["found"] else None,
+        )
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    user_id: str
+    name: str
+    points: int
+    correct: int
+    answered: int
+    streak: int
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        conn = sqlite3.connect(str(path), timeout=10)
+        db = Database(conn, execute_plugins=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=10000")
+        db.execute("PRAGMA foreign_keys=ON")
+        # In WAL mode NORMAL survives a killed process; only a power cut can lose the last commit.
+        db.execute("PRAGMA synchronous=NORMAL")
+        migrations.apply(db)
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        with self.db.atomic() as db:
+            yield db
+
+    def rows(self, sql: str, params: Iterable | dict = ()) -> list[dict]:
+        return list(self.db.query(sql, params))
+
+    def row(self, sql: str, params: Iterable | dict = ()) -> dict | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def schema_version(self) -> int:
+        return len(migrations.applied(self.db))
+
+    # ---- workspace settings --------------------------------------------------
+
+    def workspace(self, platform: str, workspace: str) -> ChannelSettings | None:
+        row = self.row("SELECT * FROM workspaces WHERE platform = ? AND workspace = ?", (platform, workspace))
+        return _settings(row) if row else None
+
+    def workspaces(self) -> list[ChannelSettings]:
+        return [_settings(r) for r in self.rows("SELECT * FROM workspaces ORDER BY platform, workspace")]
+
+    def workspace_source(self, platform: str, workspace: str) -> str | None:
+        row = self.row("SELECT source FROM workspaces WHERE platform = ? AND workspace = ?", (platform, workspace))
+        return row["source"] if row else None
+
+    def save_workspace(self, s: ChannelSettings, source: str, now: datetime) -> None:
+        self.db.execute(
+            """INSERT INTO workspaces (platform, workspace, channel, daily_at, days, timezone, reveal_after,
+                   weekly_at, hidden_votes, source, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (platform, workspace) DO UPDATE SET channel = excluded.channel,
+                   daily_at = excluded.daily_at, days = excluded.days, timezone = excluded.timezone,
+                   reveal_after = excluded.reveal_after, weekly_at = excluded.weekly_at,
+                   hidden_votes = excluded.hidden_votes, source = excluded.source,
+                   updated_at = excluded.updated_at""",
+            (s.platform, s.workspace, s.channel, s.daily_at, s.days, s.timezone, s.reveal_after,
+             s.weekly_at, int(s.hidden_votes), source, iso(now)),
+        )
+
+    # ---- rounds ----------------------------------------------------------------
+
+    def create_round(
+        self, place: Place, kind: str, question_id: str, level: str, now: datetime, *,
+        owner: str | None = None, daily_date: str | None = None, timezone: str = "UTC",
+        deadline: datetime | None = None, hidden_votes: bool = False,
+    ) -> int | None:
+        """The new round's id, or None when that channel already has its daily round for the date."""
+        try:
+            cursor = self.db.execute(
+                """INSERT INTO rounds (platform, workspace, channel, kind, question_id, level, owner,
+                       daily_date, timezone, hidden_votes, posted_at, deadline)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (place.platform, place.workspace, place.channel, kind, question_id, level, owner,
+                 daily_date, timezone, int(hidden_votes), iso(now), iso(deadline) if deadline else None),
+            )
+        except sqlite3.IntegrityError:
+            if kind == "daily":
+                return None
+            raise
+        return cursor.lastrowid
+
+    def round(self, round_id: int) -> Round | None:
+        row = self.row("SELECT * FROM rounds WHERE id = ?", (round_id,))
+        return Round.from_row(row) if row else None
+
+    def round_by_message(self, platform: str, message_id: str) -> Round | None:
+        row = self.row(
+            "SELECT * FROM rounds WHERE platform = ? AND message_id = ? ORDER BY id DESC LIMIT 1",
+            (platform, message_id),
+        )
+        if row is None:  # Slack threads hang off the post; Discord threads have their own id
+            row = self.row(
+                "SELECT * FROM rounds WHERE platform = ? AND thread_id = ? ORDER BY id DESC LIMIT 1",
+                (platform, message_id),
+            )
+        return Round.from_row(row) if row else None
+
+    def daily_round(self, place: Place, day: str) -> Round | None:
+        row = self.row(
+            """SELECT * FROM rounds WHERE platform = ? AND workspace = ? AND channel = ?
+               AND kind = 'daily' AND daily_date = ?""",
+            (place.platform, place.workspace, place.channel, day),
+        )
+        return Round.from_row(row) if row else None
+
+    def set_round_message(self, round_id: int, message_id: str, thread_id: str | None) -> None:
+        self.db.execute(
+            "UPDATE rounds SET message_id = ?, thread_id = COALESCE(?, thread_id) WHERE id = ?",
+            (message_id, thread_id, round_id),
+        )
+
+    def open_channel_rounds(self) -> list[Round]:
+        rows = self.rows(
+            "SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('daily', 'post') ORDER BY deadline, id"
+        )
+        return [Round.from_row(r) for r in rows]
+
+    def open_personal_round(self, place: Place, owner: str) -> Round | None:
+        row = self.row(
+            """SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('personal', 'review')
+               AND platform = ? AND workspace = ? AND owner = ? ORDER BY id DESC LIMIT 1""",
+            (place.platform, place.workspace, owner),
+        )
+        return Round.from_row(row) if row else None
+
+    def latest_open_channel_round(self, place: Place) -> Round | None:
+        row = self.row(
+            """SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('daily', 'post')
+               AND platform = ? AND workspace = ? AND channel = ? ORDER BY id DESC LIMIT 1""",
+            (place.platform, place.workspace, place.channel),
+        )
+        return Round.from_row(row) if row else None
+
+    def close_round(self, round_id: int, now: datetime) -> bool:
+        """Mark revealed; False when it already was (the reveal then must not run again)."""
+        cursor = self.db.execute(
+            "UPDATE rounds SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL", (iso(now), round_id)
+        )
+        return cursor.rowcount == 1
+
+    def times_asked(self, place: Place) -> dict[str, int]:
+        rows = self.rows(
+            """SELECT question_id, COUNT(*) AS n FROM rounds WHERE platform = ? AND workspace = ?
+               AND channel = ? AND kind IN ('daily', 'post') GROUP BY question_id""",
+            (place.platform, place.workspace, place.channel),
+        )
+        return {r["question_id"]: r["n"] for r in rows}
+
+    def member_seen(self, platform: str, workspace: str, user_id: str, since: datetime) -> dict[str, str]:
+        """question id -> when the member last answered it, for answers since `since`."""
+        rows = self.rows(
+            """SELECT r.question_id, MAX(a.answered_at) AS last FROM answers a JOIN rounds r ON r.id = a.round_id
+               WHERE a.platform = ? AND a.workspace = ? AND a.user_id = ? AND a.answered_at >= ?
+               GROUP BY r.question_id""",
+            (platform, workspace, user_id, iso(since)),
+        )
+        return {r["question_id"]: r["last"] for r in rows}
+
+    # ---- answers ---------------------------------------------------------------
+
+    def answer(self, round_id: int, user_id: str) -> Answer | None:
+        row = self.row("SELECT * FROM answers WHERE round_id = ? AND user_id = ?", (round_id, user_id))
+        return Answer.from_row(row) if row else None
+
+    def answers(self, round_id: int) -> list[Answer]:
+        return [Answer.from_row(r) for r in self.rows("SELECT * FROM answers WHERE round_id = ? ORDER BY id", (round_id,))]
+
+    def record_choice(self, rnd: Round, member: Member, choice: int, now: datetime) -> bool:
+        """Lock in a member's first choice; False when they had already picked one."""
+        cursor = self.db.execute(
+            """INSERT INTO answers (round_id, platform, workspace, user_id, name, choice, answered_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (round_id, user_id) DO UPDATE SET choice = excluded.choice, name = excluded.name
+               WHERE answers.choice IS NULL""",
+            (rnd.id, rnd.place.platform, rnd.place.workspace, member.user_id, member.name, choice, iso(now)),
+        )
+        return cursor.rowcount == 1
+
+    def record_written(self, rnd: Round, member: Member, text: str, now: datetime) -> bool:
+        """Keep a member's first written answer whole; False when they had already written one."""
+        cursor = self.db.execute(
+            """INSERT INTO answers (round_id, platform, workspace, user_id, name, answered_at, text, written_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (round_id, user_id) DO UPDATE SET text = excluded.text,
+                   written_at = excluded.written_at, name = excluded.name
+               WHERE answers.text IS NULL""",
+            (rnd.id, rnd.place.platform, rnd.place.workspace, member.user_id, member.name, iso(now), text, iso(now)),
+        )
+        return cursor.rowcount == 1
+
+    def set_result(self, answer_id: int, correct: bool, score: float | None, points: int, found: list[bool] | None) -> None:
+        self.db.execute(
+            "UPDATE answers SET correct = ?, score = ?, points = ?, found = ? WHERE id = ?",
+            (int(correct), score, points, json.dumps(found) if found is not None else None, answer_id),
+        )
+
+    # ---- leaderboard aggregates -------------------------------------------------
+
+    def add_score(self, platform: str, workspace: str, week: str, user_id: str, name: str, points: int, correct: bool) -> None:
+        self.db.execute(
+            """INSERT INTO scores (platform, workspace, week, user_id, name, points, correct, answered)
+               VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+               ON CONFLICT (platform, workspace, week, user_id) DO UPDATE SET name = excluded.name,
+                   points = points + excluded.points, correct = correct + excluded.correct, answered = answered + 1""",
+            (platform, workspace, week, user_id, name, points, int(correct)),
+        )
+        self.db.execute(
+            """INSERT INTO members (platform, workspace, user_id, name, points, correct, answered)
+               VALUES (?, ?, ?, ?, ?, ?, 1)
+               ON CONFLICT (platform, workspace, user_id) DO UPDATE SET name = excluded.name,
+                   points = points + excluded.points, correct = correct + excluded.correct, answered = answered + 1""",
+            (platform, workspace, user_id, name, points, int(correct)),
+        )
+
+    def update_streaks(self, platform: str, workspace: str, winners: list[str]) -> None:
+        """After a daily round: winners extend their streak, everyone else's ends."""
+        marks = ",".join("?" * len(winners))
+        self.db.execute(
+            f"""UPDATE members SET streak = 0 WHERE platform = ? AND workspace = ? AND streak > 0
+                AND user_id NOT IN ({marks or "''"})""",
+            (platform, workspace, *winners),
+        )
+        if winners:
+            self.db.execute(
+                f"""UPDATE members SET streak = streak + 1, best_streak = MAX(best_streak, streak + 1)
+                    WHERE platform = ? AND workspace = ? AND user_id IN ({marks})""",
+                (platform, workspace, *winners),
+            )
+
+    def standings(self, platform: str, workspace: str, week: str | None, limit: int) -> list[Standing]:
+        if week is None:
+            rows = self.rows(
+                """SELECT user_id, name, points, correct, answered, streak FROM members
+                   WHERE platform = ? AND workspace = ? ORDER BY points DESC, correct DESC, name LIMIT ?""",
+                (platform, workspace, limit),
+            )
+        else:
+            rows = self.rows(
+                """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
+                   FROM scores s LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
+                        AND m.user_id = s.user_id
+                   WHERE s.platform = ? AND s.workspace = ? AND s.week = ?
+                   ORDER BY s.points DESC, s.correct DESC, s.name LIMIT ?""",
+                (platform, workspace, week, limit),
+            )
+        return _ranked(rows)
+
+    def standing_of(self, platform: str, workspace: str, week: str | None, user_id: str) -> Standing | None:
+        """One member's line with its shared rank (1 + how many have more points)."""
+        if week is None:
+            row = self.row(
+                "SELECT user_id, name, points, correct, answered, streak FROM members "
+                "WHERE platform = ? AND workspace = ? AND user_id = ?",
+                (platform, workspace, user_id),
+            )
+            ahead_sql, params = "SELECT COUNT(*) AS n FROM members WHERE platform = ? AND workspace = ? AND points > ?", [platform, workspace]
+        else:
+            row = self.row(
+                """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
+                   FROM scores s LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
+                        AND m.user_id = s.user_id
+                   WHERE s.platform = ? AND s.workspace = ? AND s.week = ? AND s.user_id = ?""",
+                (platform, workspace, week, user_id),
+            )
+            ahead_sql = "SELECT COUNT(*) AS n FROM scores WHERE platform = ? AND workspace = ? AND week = ? AND points > ?"
+            params = [platform, workspace, week]
+        if row is None:
+            return None
+        ahead = self.row(ahead_sql, (*params, row["points"]))
+        return Standing(rank=(ahead["n"] if ahead else 0) + 1, **row)
+
+    def member_totals(self, platform: str, workspace: str, user_id: str) -> dict | None:
+        return self.row(
+            "SELECT * FROM members WHERE platform = ? AND workspace = ? AND user_id = ?", (platform, workspace, user_id)
+        )
+
+    def member_answers(self, platform: str, workspace: str, user_id: str) -> list[dict]:
+        """Every judged answer of a member: question, kind of round, correct, when."""
+        return self.rows(
+            """SELECT r.question_id, r.kind, a.correct, a.score, a.answered_at FROM answers a
+               JOIN rounds r ON r.id = a.round_id
+               WHERE a.platform = ? AND a.workspace = ? AND a.user_id = ? AND a.correct IS NOT NULL
+               ORDER BY a.answered_at""",
+            (platform, workspace, user_id),
+        )
+
+    def team_answers(self, platform: str, workspace: str) -> list[dict]:
+        """Judged answers of everyone in a workspace, in channel rounds."""
+        return self.rows(
+            """SELECT r.question_id, a.correct FROM answers a JOIN rounds r ON r.id = a.round_id
+               WHERE a.platform = ? AND a.workspace = ? AND a.correct IS NOT NULL
+               AND r.kind IN ('daily', 'post')""",
+            (platform, workspace),
+        )
+
+    # ---- notices for admins -----------------------------------------------------
+
+    def add_notice(self, platform: str, workspace: str, text: str, now: datetime) -> None:
+        exists = self.row(
+            "SELECT id FROM notices WHERE platform = ? AND workspace = ? AND text = ? AND shown_at IS NULL",
+            (platform, workspace, text),
+        )
+        if exists is None:
+            self.db.execute(
+                "INSERT INTO notices (platform, workspace, text, created_at) VALUES (?, ?, ?, ?)",
+                (platform, workspace, text, iso(now)),
+            )
+
+    def take_notices(self, platform: str, workspace: str, now: datetime) -> list[str]:
+        rows = self.rows(
+            "SELECT id, text FROM notices WHERE platform = ? AND workspace = ? AND shown_at IS NULL ORDER BY id",
+            (platform, workspace),
+        )
+        if rows:
+            marks = ",".join("?" * len(rows))
+            self.db.execute(f"UPDATE notices SET shown_at = ? WHERE id IN ({marks})", (iso(now), *[r["id"] for r in rows]))
+        return [r["text"] for r in rows]
+
+    # ---- small key/value store ------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.row("SELECT value FROM meta WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _settings(row: dict) -> ChannelSettings:
+    return ChannelSettings(
+        platform=row["platform"],
+        workspace=row["workspace"],
+        channel=row["channel"],
+        daily_at=row["daily_at"],
+        days=row["days"],
+        timezone=row["timezone"],
+        reveal_after=row["reveal_after"],
+        weekly_at=row["weekly_at"],
+        hidden_votes=bool(row["hidden_votes"]),
+    )
+
+
+def _ranked(rows: list[dict]) -> list[Standing]:
+    """Competition ranking on points: equal points share a rank (1, 1, 3)."""
+    standings: list[Standing] = []
+    for position, row in enumerate(rows, 1):
+        rank = standings[-1].rank if standings and standings[-1].points == row["points"] else position
+        standings.append(Standing(rank=rank, **row))
+    return standings

@@ -1,0 +1,138 @@
+"""The words the bot says, built from engine results; no platform syntax here."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from bot.clock import human_duration
+from bot.grading import Grade
+from bot.models import ChannelSettings, Question
+from bot.store import Answer, Standing
+
+ZWSP = "\u200b"
+MAX_NAME = 64
+MAX_LISTED = 25  # names listed in a reveal before "and N more"
+_MENTION = re.compile(r"([@<])(?=[\w!#&@^])", re.UNICODE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def defang(text: str) -> str:
+    """User text that can be echoed safely: no live @everyone, <@id>, <!channel> or <#id>."""
+    return _MENTION.sub(lambda m: m.group(1) + ZWSP, _CONTROL.sub("", text))
+
+
+def name_of(name: str) -> str:
+    clean = defang(" ".join(name.split()))[:MAX_NAME]
+    return clean or "someone"
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut at a word boundary with a visible marker."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def numbered(choices: Sequence[str]) -> str:
+    return "\n".join(f"**{i}.** {choice}" for i, choice in enumerate(choices, 1))
+
+
+def round_body(question: Question) -> str:
+    return f"{question.question}\n\n{numbered(question.choices)}"
+
+
+def reveal_text(question: Question, answers: list[Answer], names_right: list[str]) -> str:
+    tally = Counter(a.choice for a in answers if a.choice is not None)
+    lines = [f"**Answer: {question.correct}. {question.correct_text}**", "", question.answer.strip(), ""]
+    lines.append("**Picks:** " + " · ".join(f"{i}: {tally.get(i, 0)}" for i in range(1, len(question.choices) + 1)))
+    lines.append("**Right:** " + _listing(names_right) if names_right else "**Right:** nobody this time")
+    written = [a for a in answers if a.text is not None and a.found is not None]
+    if written:
+        lines.append("**Written answers:**")
+        for answer in written[:MAX_LISTED]:
+            made = sum(answer.found or [])
+            lines.append(f"- {name_of(answer.name)}: {made}/{len(question.key_points)} key points")
+        if len(written) > MAX_LISTED:
+            lines.append(f"- and {len(written) - MAX_LISTED} more")
+    scored = sorted((a for a in answers if a.points), key=lambda a: (-a.points, a.name))
+    if scored:
+        lines.append("**Points:** " + _listing([f"{name_of(a.name)} +{a.points}" for a in scored]))
+    lines.append("**Key points:** " + "; ".join(question.key_points))
+    return "\n".join(lines)
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    return shown + (f", and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+def grade_feedback(question: Question, grade: Grade) -> str:
+    made = [p for p, ok in zip(question.key_points, grade.found) if ok]
+    missed = [p for p, ok in zip(question.key_points, grade.found) if not ok]
+    lines = [f"Your written answer made {len(made)} of {len(question.key_points)} key points ({grade.score:.0%})."]
+    if made:
+        lines.append("Covered: " + "; ".join(made))
+    if missed:
+        lines.append("Missed: " + "; ".join(missed))
+    return "\n".join(lines)
+
+
+def choice_feedback(question: Question, choice: int) -> str:
+    if choice == question.correct:
+        return f"✅ Right: **{question.correct}. {question.correct_text}**"
+    return (
+        f"❌ You picked {choice}. {question.choices[choice - 1]}\n"
+        f"The answer is **{question.correct}. {question.correct_text}**"
+    )
+
+
+def board_text(standings: list[Standing], title_scope: str, own: Standing | None) -> str:
+    if not standings:
+        return f"No points yet {title_scope}. Answer a channel round to get on the board."
+    lines = [f"{'#':>3}  {'member':<20} {'points':>6} {'correct':>7} {'streak':>6}"]
+    for s in standings:
+        lines.append(f"{s.rank:>3}  {name_of(s.name)[:20]:<20} {s.points:>6} {s.correct:>7} {s.streak:>6}")
+    if own is not None and all(s.user_id != own.user_id for s in standings):
+        lines.append("  …")
+        lines.append(f"{own.rank:>3}  {name_of(own.name)[:20]:<20} {own.points:>6} {own.correct:>7} {own.streak:>6}")
+    return "```\n" + "\n".join(lines) + "\n```"
+
+
+def settings_text(s: ChannelSettings) -> str:
+    channel = s.channel or "not set (run /quiz setup in the channel you want)"
+    daily = f"{s.daily_at} on {s.days}" if s.daily_at else "off"
+    return "\n".join(
+        [
+            f"**Channel:** {channel}",
+            f"**Daily question:** {daily} ({s.timezone})",
+            f"**Reveal after:** {human_duration(s.reveal_after)}",
+            f"**Weekly leaderboard:** {s.weekly_at or 'off'}",
+            f"**Hidden votes:** {'on' if s.hidden_votes else 'off'}",
+        ]
+    )
+
+
+SETUP_USAGE = (
+    "Change with `/quiz setup key=value ...`, keys: channel=here, time=09:00 (or off), days=mon-fri, "
+    "timezone=Europe/Berlin, reveal=8h, weekly=\"mon 09:00\" (or off), hidden=on|off."
+)
+
+
+def help_text(levels: Sequence[str]) -> str:
+    return "\n".join(
+        [
+            "**studybot** posts an LLM interview question every working day and keeps a leaderboard.",
+            f"- `/quiz <level>`: a private question now. Levels: {', '.join(levels)}. No level: any.",
+            "- `/quiz post [level]`: post a channel round now (admins).",
+            "- `/quiz leaderboard [week|all]`: the ranking, this week by default.",
+            "- `/quiz stats`: your record: answered, correct, streak, by level and topic. `/quiz stats team`: the team's weak topics (admins).",
+            "- `/quiz review`: your next question due for review (spaced repetition). `/quiz review remind on|off`: a daily reminder.",
+            "- `/quiz setup`: channel, time, days, timezone, reveal delay, hidden votes (admins).",
+            "- `/quiz help`: this message.",
+            "Answer a channel round by reacting with a number or by replying in its thread in your own words.",
+        ]
+    )
+
