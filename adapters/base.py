@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.engine import QuizEngine
 from bot.events import Inbound, Outgoing
 
 
@@ -26,7 +27,10 @@ class DeliveryError(Exception):
 
 
 class Hub(Protocol):
-    """The runtime as an adapter sees it."""
+    """The runtime as an adapter sees it. `engine` is there for lookups (settings_for, register_channel,
+    current_round, recall/remember, board, member_stats); all decisions go through handle()."""
+
+    engine: QuizEngine
 
     async def handle(self, event: Inbound) -> list[Outgoing]:
         """Run an inbound event through the engine; returns the messages to send."""

@@ -247,12 +247,12 @@ class QuizEngine:
             out.append(Outgoing(Kind.NOTICE, place, "Posted a new round in this channel.", to=requested_by))
         return out
 
-    def daily_round(self, platform: str, workspace: str) -> list[Outgoing]:
-        """Today's daily round in the workspace's channel, unless it already exists."""
+    def daily_round(self, platform: str, workspace: str, day: str | None = None) -> list[Outgoing]:
+        """The daily round for `day` (default: today, locally) in the workspace's channel, unless it exists."""
         settings = self.settings_for(platform, workspace)
         if settings.place is None:
             return []
-        day = local_date(self.clock(), settings.timezone).isoformat()
+        day = day or local_date(self.clock(), settings.timezone).isoformat()
         return self._open_channel_round(settings.place, "daily", None, settings, daily_date=day)
 
     def _open_channel_round(self, place: Place, kind: str, level: str | None, settings: ChannelSettings,
@@ -408,6 +408,13 @@ class QuizEngine:
         self.store.save_workspace(updated, "setup", self.clock())
         self._emit(SettingsChanged(updated))
         return [private("Saved.\n" + texts.settings_text(updated), title="Setup")]
+
+    def recall(self, key: str) -> str | None:
+        """A small persistent value for adapters (e.g. the hash of the synced command tree)."""
+        return self.store.meta(key)
+
+    def remember(self, key: str, value: str) -> None:
+        self.store.set_meta(key, value)
 
     def report_problem(self, platform: str, workspace: str, text: str) -> None:
         """Something admins must hear about (e.g. a missing permission), shown at their next command."""

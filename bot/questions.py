@@ -93,6 +93,9 @@ class _Reader:
         return fields
 
     def text(self, node: Node, what: str, limit: int) -> str | None:
+        if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            self.fail(node, f"{what} is empty")
+            return None
         if not isinstance(node, ScalarNode) or node.tag not in _TEXT_TAGS:
             self.fail(node, f"{what} must be text")
             return None

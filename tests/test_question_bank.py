@@ -1,0 +1,131 @@
+"""The shipped bank is valid; each kind of mistake is reported with its line."""
+
+from __future__ import annotations
+
+
+import pytest
+
+from bot.questions import check_bank, parse_bank
+from tests.conftest import REPO, SHARED
+
+GOOD_QUESTION = """\
+  - id: q1
+    level: basic
+    topic: Tokenization
+    covers: [dc-06]
+    question: "What does BPE merge?"
+    choices: ["Frequent pairs", "Rare pairs", "Whole sentences", "Nothing"]
+    correct: 1
+    answer: "BPE merges the most frequent pair of symbols."
+    key_points: [most frequent pair, symbols, vocabulary]
+"""
+
+
+def bank_text(questions: str = GOOD_QUESTION, levels: str = "[basic, advanced]") -> str:
+    return f"levels: {levels}\nquestions:\n{questions}"
+
+
+def problems_of(text: str) -> list[tuple[int, str]]:
+    bank, problems = parse_bank(text, "bank.yaml")
+    assert bank is None and problems, "expected the bank to be rejected"
+    return [(p.line, p.message) for p in problems]
+
+
+def test_shipped_bank_is_valid():
+    bank, problems = check_bank(REPO / "questions.yaml")
+    assert problems == []
+    assert bank is not None and len(bank.questions) >= 43
+    assert set(bank.levels) == {"basic", "intermediate", "advanced", "prompt-engineering", "career"}
+
+
+def test_shipped_bank_covers_every_seed_topic():
+    seeds = SHARED / "question-bank" / "seed-topics.yaml"
+    if not seeds.exists():
+        pytest.skip("../shared is not beside this clone")
+    import yaml
+
+    seed_ids = {t["id"] for t in yaml.safe_load(seeds.read_text())["topics"]}
+    bank, _ = check_bank(REPO / "questions.yaml")
+    covered = {c for q in bank.questions for c in q.covers}
+    assert seed_ids - covered == set()
+    assert covered - seed_ids == set()
+
+
+def test_good_bank_parses(mini_bank):
+    bank, problems = parse_bank(bank_text())
+    assert problems == [] and bank.questions[0].correct_text == "Frequent pairs"
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "line", "words"),
+    [
+        ("level: basic", "level: expert", 4, "not one of the declared levels"),
+        ("correct: 1", "correct: 5", 9, "out of range"),
+        ("correct: 1", "correct: yes", 9, "number of the right choice"),
+        ('choices: ["Frequent pairs", "Rare pairs", "Whole sentences", "Nothing"]', "choices: [One]", 8, "needs 2 to 4"),
+        ('choices: ["Frequent pairs", "Rare pairs", "Whole sentences", "Nothing"]',
+         'choices: ["a", "b", "c", "d", "e"]', 8, "needs 2 to 4"),
+        ('"Rare pairs"', '"' + "r" * 81 + '"', 8, "more than 80"),
+        ('question: "What does BPE merge?"', 'question: "' + "q" * 301 + '"', 7, "more than 300"),
+        ('answer: "BPE merges the most frequent pair of symbols."', 'answer: "' + "a" * 1501 + '"', 10, "more than 1500"),
+        ("    topic: Tokenization\n", "", 3, "missing field 'topic'"),
+        ("key_points: [most frequent pair, symbols, vocabulary]", "key_points: [one]", 11, "needs 3 to 6"),
+        ("    covers: [dc-06]\n", "    covers: [dc-06]\n    cover: [dc-06]\n", 7, "unknown field 'cover'"),
+        ("    topic: Tokenization\n", "    topic: Tokenization\n    topic: Again\n", 6, "appears twice"),
+        ('answer: "BPE merges the most frequent pair of symbols."', "answer: ", 10, "is empty"),
+    ],
+)
+def test_each_error_kind_is_reported_with_its_line(replace, by, line, words):
+    broken = GOOD_QUESTION.replace(replace, by)
+    assert broken != GOOD_QUESTION
+    found = problems_of(bank_text(broken))
+    assert any(words in message for _, message in found), found
+    assert (line, next(m for _, m in found if words in m)) in found
+
+
+def test_duplicate_id_names_both_lines():
+    found = problems_of(bank_text(GOOD_QUESTION + GOOD_QUESTION))
+    assert found == [(12, "question 'q1': duplicate id (first at line 3)")]
+
+
+def test_every_problem_is_reported_not_just_the_first():
+    broken = GOOD_QUESTION.replace("level: basic", "level: expert").replace("correct: 1", "correct: 9")
+    second = GOOD_QUESTION.replace("id: q1", "id: q2").replace("    topic: Tokenization\n", "")
+    found = problems_of(bank_text(broken + second))
+    assert len(found) == 3
+
+
+def test_yaml_reads_yes_as_text_in_text_fields():
+    text = GOOD_QUESTION.replace('"Rare pairs"', "yes").replace('"Nothing"', "1e-4")
+    bank, problems = parse_bank(bank_text(text))
+    assert problems == [] and bank.questions[0].choices[1] == "yes" and bank.questions[0].choices[3] == "1e-4"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "empty"),
+        ("levels: [basic]\nquestions: [\n", "YAML syntax error"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("levels: [basic]\n", "missing 'questions:'"),
+        ("questions:\n" + GOOD_QUESTION, "missing 'levels:'"),
+        ("levels: [basic, basic]\nquestions:\n" + GOOD_QUESTION, "declared twice"),
+    ],
+)
+def test_broken_files(text, words):
+    assert any(words in message for _, message in problems_of(text))
+
+
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "bank.yaml"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    _, problems = check_bank(path)
+    assert "cannot read" in problems[0].message
+    _, problems = check_bank(tmp_path / "missing.yaml")
+    assert problems[0].message == "file not found"
+
+
+def test_big_bank_is_fast_enough(tmp_path):
+    many = "".join(GOOD_QUESTION.replace("id: q1", f"id: q{i}") for i in range(2000))
+    bank, problems = parse_bank(bank_text(many))
+    assert problems == [] and len(bank.questions) == 2000
