@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a question bank")
     check.add_argument("file", nargs="?", type=Path, help="the bank (default: STUDYBOT_QUESTIONS or the shipped one)")
     check.add_argument("--strict", action="store_true", help="also lint quality: duplicates, balance, lengths")
+    check.add_argument("--seeds", type=Path, metavar="FILE", help="with --strict: seed topic file whose ids `covers` must use")
     check.set_defaults(func=cmd_check)
 
     grade = sub.add_parser("grade", help="grade a written answer as the bot would")
@@ -111,9 +112,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = _bank_path(args.file)
     bank, problems = check_bank(path)
     if bank is not None and args.strict:
-        from bot.lint import lint
+        from bot.lint import lint, load_seed_ids
 
-        problems = lint(bank, path)
+        try:
+            seeds = load_seed_ids(args.seeds) if args.seeds else None
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            return _fail(f"--seeds: cannot read {args.seeds}: {error}")
+        problems = lint(bank, path, seeds)
     if problems:
         print(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
         for problem in problems:
