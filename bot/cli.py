@@ -134,7 +134,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from bot.grading import grade
+    from bot.grading import grade_question
 
     bank = load_bank(_bank_path(None))
     question = bank.get(args.question_id)
@@ -146,8 +146,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     text = args.text if args.text is not None else sys.stdin.read()
     if not text.strip():
         return _fail("no answer to grade: give TEXT or pipe it on standard input")
-    result = grade(text, question.key_points)
-    print(f"score: {result.score:.2f}  ({sum(result.found)}/{len(question.key_points)} key points)")
+    result = grade_question(text, question)
+    print(f"score: {result.score:.2f}  ({result.verdict}; {sum(result.found)}/{len(question.key_points)} key points; "
+          f"right choice stated {result.core:.0%}{'; states a wrong choice' if result.misconception else ''})")
     for point, found in zip(question.key_points, result.found):
         print(f"  [{'x' if found else ' '}] {point}")
     return 0

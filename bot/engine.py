@@ -18,7 +18,7 @@ from bot.clock import Clock, local_date, previous_week, system_clock, week_of
 from bot.commands import ADMIN_ONLY, Command, CommandError, parse
 from bot.config import Settings
 from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, WrittenAnswer
-from bot.grading import grade, points_for
+from bot.grading import grade_question, points_for
 from bot.metrics import Metrics
 from bot.models import Bank, ChannelSettings, Member, Place, Question
 from bot.selection import RECENT_DAYS, pick_for_channel, pick_for_member
@@ -58,6 +58,7 @@ class QuizEngine:
         self.metrics = metrics or Metrics()
         self.listeners: list[Callable[[EngineEvent], None]] = []
         self.study = None  # set by bot.study when spaced repetition is wired in
+        self.charts_dir = settings.db_path.resolve().parent / "charts"
 
     def _emit(self, event: EngineEvent) -> None:
         for listener in self.listeners:
@@ -379,11 +380,24 @@ class QuizEngine:
         text = self._board_text(settings.place, week, None, "last week")
         return [Outgoing(Kind.BOARD, settings.place, text, title=f"Leaderboard · week of {week}")]
 
-    def member_stats(self, member: Member, place: Place) -> list[Outgoing]:
-        from bot.stats import member_stats_text
+    def member_stats(self, member: Member, place: Place, chart: bool = True) -> list[Outgoing]:
+        from bot.stats import member_record, member_stats_text
 
-        text = member_stats_text(self.store, self.bank, member, place)
-        return [Outgoing(Kind.STATS, place, text, title=f"Stats · {texts.name_of(member.name)}", to=member)]
+        record = member_record(self.store, self.bank, member, place)
+        text = member_stats_text(self.store, self.bank, member, place, record)
+        title = f"Stats · {texts.name_of(member.name)}"
+        image = self._chart(record, title, member, place) if chart and record.total.answered else None
+        return [Outgoing(Kind.STATS, place, text, title=title, to=member, image=image)]
+
+    def _chart(self, record, title: str, member: Member, place: Place):
+        from bot.charts import render_progress
+
+        owner = f"{place.platform}-{place.workspace}-{member.user_id}"
+        try:
+            return render_progress(record, title, self.charts_dir, owner, self.clock().date())
+        except Exception:  # a chart is a bonus: the text stats still go out
+            log.exception("could not draw the stats chart")
+            return None
 
     def team_stats(self, place: Place) -> str:
         from bot.stats import team_stats_text
@@ -436,7 +450,7 @@ def judge(answer: Answer, question: Question) -> Judgement:
     correct = answer.choice == question.correct
     score = found = grade_text = None
     if answer.text:
-        result = grade(answer.text, question.key_points)
+        result = grade_question(answer.text, question)
         score, found = result.score, list(result.found)
         points += points_for(result.score)
         if answer.choice is None:

@@ -1,11 +1,20 @@
-"""Grade a written answer against a question's key points.
+"""Grade a written answer against a question's key points and choices.
 
-A key point counts as made when most of its content words appear in the answer,
-after folding case, spelling variants and word endings (a small stemmer of our
-own), a short synonym list, and typos (rapidfuzz's similarity on longer words).
-The score is the share of key points made. It rewards the ideas being named,
-not their order or phrasing; it cannot see negation ("does NOT use attention"),
-which is why a human still reads the thread.
+Words are compared after folding case and accents, a light stemmer of our own
+(plurals, -ing, -ation, -ise/-ize, ...), a synonym table of the field's usual
+paraphrases, and typo tolerance (rapidfuzz ratio on words of 5+ letters).
+
+- A key point is *made* when at least half of its content words appear.
+- The *core* is how much of the right choice's content the answer states: the
+  one idea the question turns on.
+- A *misconception* is an answer that states a wrong choice clearly better than
+  the right one; it costs MISCONCEPTION_PENALTY.
+
+score = KEY_WEIGHT x (share of key points made) + CORE_WEIGHT x core - penalty,
+clamped to 0..1. The weights and the verdict bands were fitted on the labelled
+set in tests/data/graded_answers.yaml (see tests/test_grading.py for the
+agreement, in and out of sample). The grader cannot see negation ("does NOT
+use attention"), which is why reveals show every written answer's key points.
 """
 
 from __future__ import annotations
@@ -18,90 +27,136 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 MAX_GRADED_CHARS = 20_000  # longer answers are stored whole but graded on their start
-PASS_SCORE = 0.6  # a written answer at or above this counts as correct on its own
-WORD_MATCH = 0.6  # share of a key point's content words that must appear
-TYPO_SIMILARITY = 84  # rapidfuzz ratio for a word to count as a misspelling of another
+KEY_WEIGHT, CORE_WEIGHT = 0.6, 0.4
+MADE_AT = 0.5  # share of a key point's content words that makes it
+MISCONCEPTION_MARGIN, MISCONCEPTION_PENALTY = 0.3, 0.3
+GOOD_SCORE = 0.5  # at or above: a good answer (counts as correct on its own)
+PARTIAL_SCORE = 0.25  # at or above: partial; below: wrong
+PASS_SCORE = GOOD_SCORE
+TYPO_SIMILARITY = 84
 TYPO_MIN_LENGTH = 5
 
 STOPWORDS = frozenset(
     """a an the of to in on for by with from at as and or but nor not no is are was were be been being it its
     this that these those there their them they he she we you your our i me my so than then too very can could
     should would will may might must do does did done have has had having into onto over under about across
-    more most less least such some any each every all both either neither one ones also just only which who whom
-    whose what when where why how if else while until up down out off again further once here same other own e g
-    eg ie etc via per""".split()
+    more most less least such some any each every all both either neither also just only which who whom whose
+    what when where why how if else while until up out off again further once here same other own eg ie etc via
+    per like get gets got make makes made use uses used using really basically thing things stuff way lot lots
+    kind sort bit one ones""".split()
 )
 
-# Words a candidate may use for the same idea; each maps to one canonical stem.
-SYNONYMS = {
-    "llm": "model", "llms": "model", "network": "model", "networks": "model",
-    "big": "large", "huge": "large", "massive": "large", "small": "small", "tiny": "small", "compact": "small",
-    "fast": "fast", "quick": "fast", "faster": "fast", "quicker": "fast", "speed": "fast", "latency": "latency",
-    "cheap": "cheap", "cheaper": "cheap", "inexpensive": "cheap", "cost": "cost", "costly": "cost",
-    "expensive": "cost", "price": "cost", "compute": "compute", "computation": "compute", "computational": "compute",
-    "word": "token", "words": "token", "subword": "subtoken", "subwords": "subtoken",
-    "teacher": "teacher", "student": "student", "weight": "weight", "parameter": "weight", "parameters": "weight",
-    "params": "weight", "bidirectional": "bidirect", "both": "bidirect", "left-to-right": "forward",
-    "next": "next", "following": "next", "upcoming": "next", "predict": "predict", "prediction": "predict",
-    "guess": "predict", "forecast": "predict", "hide": "mask", "hidden": "mask", "masked": "mask",
-    "masking": "mask", "blank": "mask", "randomness": "random", "random": "random", "diversity": "random",
-    "creativity": "random", "precision": "precision", "bits": "bit", "bit": "bit",
-    "retrieve": "retriev", "retrieval": "retriev", "fetch": "retriev", "search": "retriev", "lookup": "retriev",
-    "document": "document", "documents": "document", "docs": "document", "passage": "document",
-    "passages": "document", "human": "human", "people": "human", "annotator": "human", "annotators": "human",
-    "labeler": "human", "labelers": "human", "rater": "human", "raters": "human", "rank": "rank", "ranking": "rank",
-    "prefer": "prefer", "preference": "prefer", "preferences": "prefer", "example": "example", "examples": "example",
-    "demonstration": "example", "demonstrations": "example", "shot": "example", "shots": "example",
-    "step": "step", "steps": "step", "stepwise": "step", "reasoning": "reason", "reason": "reason",
-    "think": "reason", "thinking": "reason", "quadratic": "quadrat", "squared": "quadrat", "n2": "quadrat",
-    "privacy": "privat", "private": "privat", "personal": "privat", "confidential": "privat",
-    "remove": "remov", "strip": "remov", "delete": "remov", "redact": "remov", "mask": "mask",
-    "bias": "bias", "biased": "bias", "unfair": "bias", "fairness": "fair", "fair": "fair",
-    "monitor": "monitor", "monitoring": "monitor", "track": "monitor", "tracking": "monitor", "watch": "monitor",
-    "drift": "drift", "shift": "drift", "shifts": "drift", "change": "chang", "changes": "chang",
-    "retrain": "retrain", "retraining": "retrain", "refresh": "retrain", "update": "retrain",
-    "vector": "vector", "vectors": "vector", "embedding": "embed", "embeddings": "embed", "dense": "dense",
-    "meaning": "mean", "semantic": "mean", "semantics": "mean", "similar": "similar", "close": "similar",
-    "nearby": "similar", "relevant": "relev", "relevance": "relev", "important": "relev", "focus": "attend",
-    "attend": "attend", "attention": "attend", "parallel": "parallel", "simultaneously": "parallel",
-    "concurrently": "parallel", "recurrence": "recur", "recurrent": "recur", "rnn": "recur", "rnns": "recur",
-    "lstm": "recur", "lstms": "recur", "sequential": "sequenti", "sequentially": "sequenti",
-    "hallucination": "hallucinat", "hallucinate": "hallucinat", "fabricate": "hallucinat", "invent": "hallucinat",
-    "verify": "verif", "check": "verif", "validate": "verif", "source": "source", "sources": "source",
-    "citation": "source", "cite": "source", "accuracy": "accura", "accurate": "accura", "correct": "accura",
-    "users": "user", "user": "user", "customer": "user", "customers": "user",
-}
+# Paraphrases a candidate may use for the same idea; each group maps to its first word.
+SYNONYM_GROUPS = (
+    "model llm network transformer",
+    "large big huge massive giant",
+    "small tiny compact little",
+    "fast quick faster quicker speed speedup",
+    "cheap cheaper inexpensive",
+    "cost expensive costly price pricey",
+    "compute computation flops",
+    "memory vram ram",
+    "word token",
+    "subword piece wordpiece",
+    "weight parameter param",
+    "predict guess forecast",
+    "next following upcoming subsequent",
+    "mask hide hidden blank",
+    "random randomness stochastic dice chance",
+    "sample draw",
+    "probability likelihood odds",
+    "retrieve fetch search lookup",
+    "document doc passage chunk snippet",
+    "human people annotator labeler labeller rater",
+    "rank ranking compare comparison pairwise",
+    "prefer preference",
+    "example demonstration shot",
+    "step stepwise",
+    "reason reasoning think thinking working",
+    "quadratic squared",
+    "privacy private personal confidential",
+    "remove strip delete redact scrub",
+    "bias biased unfair prejudice",
+    "monitor track watch observe",
+    "drift shift",
+    "retrain refresh",
+    "vector embedding",
+    "meaning semantic semantics",
+    "similar close nearby near",
+    "relevant relevance pertinent",
+    "attend attention focus",
+    "parallel simultaneous simultaneously concurrent concurrently",
+    "recurrence recurrent rnn lstm",
+    "order position ordering sequence",
+    "hallucinate hallucination fabricate invent confabulate",
+    "verify check validate",
+    "source citation cite reference",
+    "accurate accuracy correct",
+    "user customer",
+    "store keep hold cache save",
+    "recompute redo recalculate",
+    "grow increase scale",
+    "reduce lower cut shrink decrease",
+    "matrix matrices",
+    "vote majority",
+    "path chain trace",
+    "freeze frozen fixed",
+    "gradient grad",
+    "saturate peaky",
+    "vanish vanishing",
+    "admit honest",
+    "overfit overfitting memorise memorize",
+    "instruction instruct",
+    "label annotate annotation",
+    "unlabelled unlabeled raw",
+    "prompt instruction",
+)
 
 _SUFFIXES = (
-    "izations", "ization", "isations", "isation", "ational", "fulness", "iveness", "ements", "ement",
-    "ations", "ation", "ities", "ity", "ness", "ments", "ment", "ings", "ing", "ised", "ized", "ises", "izes",
-    "ise", "ize", "ers", "er", "ies", "ied", "ed", "ly", "es", "s", "al", "ive",
+    "izations", "ization", "isations", "isation", "ational", "fulness", "iveness", "ements", "ement", "ations",
+    "ation", "itions", "ition", "ities", "ity", "nesses", "ness", "ments", "ment", "izers", "izer", "isers", "iser",
+    "ingly", "ings", "ing", "ised", "ized", "ises", "izes", "ise", "ize", "edly", "ed", "ly", "ers", "er", "al",
+    "ive", "ous", "ible", "able", "ance", "ence", "ant", "ent",
 )
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
-@dataclass(frozen=True)
-class Grade:
-    score: float  # 0..1: share of key points made
-    found: tuple[bool, ...]  # per key point, in the question's order
-
-    @property
-    def passed(self) -> bool:
-        return self.score >= PASS_SCORE
-
-
-@lru_cache(maxsize=50_000)
-def stem(word: str) -> str:
-    """A light stemmer: canonical synonym, else the word minus one common ending."""
-    if word in SYNONYMS:
-        return SYNONYMS[word]
-    if len(word) <= 4:
-        return word
+def _strip(word: str) -> str:
+    if len(word) > 3:
+        if word.endswith("ies") and len(word) > 4:
+            word = word[:-3] + "y"
+        elif word.endswith(("sses", "ches", "shes", "xes", "zes")):
+            word = word[:-2]
+        elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            base = word[: -len(suffix)]
-            return SYNONYMS.get(base, base)
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "lsz":
+        word = word[:-1]
     return word
+
+
+def _synonym_map() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for group in SYNONYM_GROUPS:
+        members = group.split()
+        for member in members:
+            table.setdefault(_strip(member), _strip(members[0]))
+    return table
+
+
+_SYNONYMS = _synonym_map()
+
+
+@lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    """Light stemming, then the synonym table."""
+    base = _strip(word)
+    return _SYNONYMS.get(base, base)
 
 
 def _fold(text: str) -> str:
@@ -109,42 +164,72 @@ def _fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Content words of a text, in order, before stemming."""
-    found = []
-    for token in _WORD.findall(_fold(text)):
-        for part in token.replace("'", "").split("-") if "-" in token and token not in SYNONYMS else [token]:
-            if part and part not in STOPWORDS:
-                found.append(part)
-    return found
+    """Content words, in order: no stopwords, no single letters (d_k gives 'dk')."""
+    folded = _fold(text).replace("_", "").replace("'s ", " ")
+    return [w.replace("'", "") for w in _WORD.findall(folded) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
-@lru_cache(maxsize=4096)
-def key_stems(key_point: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(stem(w) for w in words(key_point)))
+@lru_cache(maxsize=8192)
+def content(text: str) -> tuple[tuple[str, str], ...]:
+    """(word, stem) pairs of a key point or choice, once each."""
+    seen: dict[str, str] = {}
+    for word in words(text):
+        seen.setdefault(stem(word), word)
+    return tuple((w, s) for s, w in seen.items())
 
 
-def grade(text: str, key_points: tuple[str, ...] | list[str]) -> Grade:
-    stems = {stem(w) for w in words(text[:MAX_GRADED_CHARS])}
-    fuzzy_pool = [s for s in stems if len(s) >= TYPO_MIN_LENGTH - 1]
-    found = tuple(_made(key_stems(point), stems, fuzzy_pool) for point in key_points)
-    score = sum(found) / len(found) if found else 0.0
-    return Grade(score=round(score, 3), found=found)
+@dataclass(frozen=True)
+class Grade:
+    score: float  # 0..1
+    found: tuple[bool, ...]  # per key point, in the question's order
+    core: float = 0.0  # how much of the right choice the answer states
+    misconception: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= PASS_SCORE
+
+    @property
+    def verdict(self) -> str:
+        return "good" if self.score >= GOOD_SCORE else "partial" if self.score >= PARTIAL_SCORE else "wrong"
 
 
-def _made(needed: tuple[str, ...], stems: set[str], fuzzy_pool: list[str]) -> bool:
-    if not needed:
-        return False
-    hits = 0
-    for word in needed:
-        if word in stems or _typo_of(word, fuzzy_pool):
-            hits += 1
-    return hits / len(needed) >= WORD_MATCH
+class _Answer:
+    """An answer's words, ready to be searched."""
+
+    def __init__(self, text: str) -> None:
+        raw = words(text[:MAX_GRADED_CHARS])
+        self.stems = {stem(w) for w in raw}
+        self.long_words = sorted({w for w in raw if len(w) >= TYPO_MIN_LENGTH})
+
+    def coverage(self, needed: tuple[tuple[str, str], ...]) -> float:
+        if not needed:
+            return 0.0
+        return sum(1 for word, s in needed if s in self.stems or self._typo(word)) / len(needed)
+
+    def _typo(self, word: str) -> bool:
+        if len(word) < TYPO_MIN_LENGTH or not self.long_words:
+            return False
+        return process.extractOne(word, self.long_words, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY) is not None
 
 
-def _typo_of(word: str, pool: list[str]) -> bool:
-    if len(word) < TYPO_MIN_LENGTH or not pool:
-        return False
-    return process.extractOne(word, pool, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY) is not None
+def grade(text: str, key_points: tuple[str, ...] | list[str], right: str = "", wrong: tuple[str, ...] = ()) -> Grade:
+    """Grade `text`; `right` is the right choice's text and `wrong` the others (both optional)."""
+    answer = _Answer(text)
+    found = tuple(answer.coverage(content(p)) >= MADE_AT for p in key_points)
+    made = sum(found) / len(found) if found else 0.0
+    if not right:
+        return Grade(round(made, 3), found, made)
+    core = answer.coverage(content(right))
+    misconception = any(answer.coverage(content(w)) >= core + MISCONCEPTION_MARGIN for w in wrong)
+    score = KEY_WEIGHT * made + CORE_WEIGHT * core - (MISCONCEPTION_PENALTY if misconception else 0.0)
+    return Grade(round(min(1.0, max(0.0, score)), 3), found, round(core, 3), misconception)
+
+
+def grade_question(text: str, question) -> Grade:
+    """Grade against a bank question: its key points, right choice and wrong choices."""
+    wrong = tuple(c for i, c in enumerate(question.choices, 1) if i != question.correct)
+    return grade(text, question.key_points, question.correct_text, wrong)
 
 
 def points_for(score: float) -> int:

@@ -61,9 +61,10 @@ class Runtime:
             with suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop_event.set)
         try:
+            # Health routes go onto Slack's HTTP server before it starts serving (aiohttp freezes routes then).
+            await self._start_http()
             for adapter in self.adapters.values():
                 await adapter.start(self.router)
-            await self._start_http()
             await self.scheduler.start()
             log.info("studybot ready: %s", ", ".join(self.adapters))
             await self.stop_event.wait()

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CATCH_UP = timedelta(hours=2)
 SAFETY_NET_SECONDS = 60  # how often overdue reveals and unposted rounds are retried
+REMINDER_MINUTES = 15  # how often opted-in members are checked for due reviews (each is told once a day)
 
 Deliver = Callable[[list[Outgoing]], Awaitable[None]]
 
@@ -69,6 +70,8 @@ class QuizScheduler:
             self.plan(settings)
         await self.catch_up()
         self.scheduler.add_job(self.safety_net, IntervalTrigger(seconds=SAFETY_NET_SECONDS), id="safety-net",
+                               replace_existing=True, coalesce=True, max_instances=1)
+        self.scheduler.add_job(self.reminders, IntervalTrigger(minutes=REMINDER_MINUTES), id="reminders",
                                replace_existing=True, coalesce=True, max_instances=1)
 
     def shutdown(self) -> None:
@@ -119,6 +122,10 @@ class QuizScheduler:
     async def safety_net(self) -> None:
         await self.deliver(self.engine.reveal_due())
         await self.deliver(self.engine.unposted_rounds())
+
+    async def reminders(self) -> None:
+        if self.engine.study is not None:
+            await self.deliver(self.engine.study.due_reminders())
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         if isinstance(event, RoundOpened):

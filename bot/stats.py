@@ -34,7 +34,7 @@ class Record:
     total: Tally = field(default_factory=Tally)
     by_level: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_topic: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
-    by_week: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_day: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # UTC date -> answers
 
     def weakest(self, count: int = WEAKEST_SHOWN) -> list[tuple[str, Tally]]:
         candidates = [(t, tally) for t, tally in self.by_topic.items() if tally.answered >= MIN_ANSWERS_FOR_WEAKNESS]
@@ -48,7 +48,7 @@ def member_record(store: Store, bank: Bank, member: Member, place: Place) -> Rec
         question = bank.get(row["question_id"])
         correct = bool(row["correct"])
         record.total.add(correct)
-        record.by_week[row["answered_at"][:10]] += 1
+        record.by_day[row["answered_at"][:10]] += 1
         if question is not None:
             record.by_level[question.level].add(correct)
             record.by_topic[question.topic].add(correct)
@@ -65,8 +65,7 @@ def team_record(store: Store, bank: Bank, place: Place) -> Record:
     return record
 
 
-def member_stats_text(store: Store, bank: Bank, member: Member, place: Place) -> str:
-    record = member_record(store, bank, member, place)
+def member_stats_text(store: Store, bank: Bank, member: Member, place: Place, record: Record) -> str:
     if not record.total.answered:
         return "No answers yet. Try `/quiz` for a question now, or answer today's channel round."
     totals = store.member_totals(place.platform, place.workspace, member.user_id) or {}

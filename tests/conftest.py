@@ -54,6 +54,7 @@ def store(tmp_path: Path):
 
 
 def make_engine(store: Store, bank, clock, **settings) -> QuizEngine:
+    settings.setdefault("db_path", Path(store.db.execute("PRAGMA database_list").fetchone()[2]))
     engine = QuizEngine(store, bank, Settings(**settings), clock=clock, rng=random.Random(7))
     Study(engine)
     return engine

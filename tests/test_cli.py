@@ -11,6 +11,8 @@ import pytest
 
 from bot import __version__
 from bot.config import ConfigError, load_settings, parse_duration
+from bot.grading import grade_question
+from bot.questions import load_bank
 from tests.conftest import DATA, REPO
 from tests.console_process import console_env
 
@@ -86,10 +88,11 @@ def test_check_lists_every_error_with_line(tmp_path):
 
 def test_grade_reports_score_and_key_points(tmp_path):
     bank = str(DATA / "mini_bank.yaml")
-    result = studybot(tmp_path, "grade", "a1", "Humans rank outputs and a reward model learns their preferences",
-                      STUDYBOT_QUESTIONS=bank)
+    text = "Humans rank outputs and a reward model learns their preferences"
+    result = studybot(tmp_path, "grade", "a1", text, STUDYBOT_QUESTIONS=bank)
     assert result.returncode == 0, result.stderr
-    assert "score: 0.67" in result.stdout
+    expected = grade_question(text, load_bank(DATA / "mini_bank.yaml").get("a1"))
+    assert f"score: {expected.score:.2f}  ({expected.verdict}; 2/3 key points" in result.stdout
     assert "[x] humans rank outputs" in result.stdout and "[ ] policy optimised against reward" in result.stdout
     piped = studybot(tmp_path, "grade", "a1", stdin="nothing relevant", STUDYBOT_QUESTIONS=bank)
     assert "score: 0.00" in piped.stdout
