@@ -235,7 +235,7 @@ class QuizEngine:
             parts.append(texts.choice_feedback(question, answer.choice))
         if result.grade_text:
             parts.append(result.grade_text(question))
-        parts.append("**Model answer**\n" + question.answer.strip())
+        parts.append("**Model answer**\n" + texts.reflow(question.answer))
         return [Outgoing(Kind.FEEDBACK, rnd.place, "\n\n".join(parts), title=f"{question.level} · {question.topic}",
                          round_id=rnd.id, to=member)]
 

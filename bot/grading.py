@@ -1,38 +1,41 @@
 """Grade a written answer against a question's key points and choices.
 
 Words are compared after folding case and accents, a light stemmer of our own
-(plurals, -ing, -ation, -ise/-ize, ...), a synonym table of the field's usual
-paraphrases, and typo tolerance (rapidfuzz ratio on words of 5+ letters).
+(plurals, -ing, -ation, -ise/-ize, ...), the field's synonym table
+(bot/synonyms.txt), and typo tolerance (rapidfuzz ratio on words of 5+ letters).
 
-- A key point is *made* when at least half of its content words appear.
-- The *core* is how much of the right choice's content the answer states: the
-  one idea the question turns on.
-- A *misconception* is an answer that states a wrong choice clearly better than
-  the right one; it costs MISCONCEPTION_PENALTY.
+- A key point is *made* when at least 40% of its content words appear.
+- The *core* is the share of the right choice's content words the answer states:
+  the one idea the question turns on.
+- A *misconception*: the answer states little of the right choice (core < 0.4)
+  and much of a wrong one (>= 0.4); it costs MISCONCEPTION_PENALTY.
 
-score = KEY_WEIGHT x (share of key points made) + CORE_WEIGHT x core - penalty,
-clamped to 0..1. The weights and the verdict bands were fitted on the labelled
-set in tests/data/graded_answers.yaml (see tests/test_grading.py for the
-agreement, in and out of sample). The grader cannot see negation ("does NOT
-use attention"), which is why reveals show every written answer's key points.
+score = 0.3 x (share of key points made) + 0.7 x core - penalty, in 0..1. The
+score sets the points and the review rating. The verdict adds credit for an
+explanation of some length (up to +0.3 at 25 content words), as interviewers
+do: good when score + credit >= 0.45 and score >= 0.3 (so length alone never
+makes an answer good), partial when score + credit >= 0.175, else wrong.
+The weights and bands were fitted on the labelled answers in
+tests/data/graded_answers.yaml; tests/test_grading.py reports the agreement.
+The grader cannot see negation ("does NOT use attention"), which is why reveals
+show every written answer's key points to the whole channel.
 """
-
-from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
 MAX_GRADED_CHARS = 20_000  # longer answers are stored whole but graded on their start
-KEY_WEIGHT, CORE_WEIGHT = 0.6, 0.4
-MADE_AT = 0.5  # share of a key point's content words that makes it
-MISCONCEPTION_MARGIN, MISCONCEPTION_PENALTY = 0.3, 0.3
-GOOD_SCORE = 0.5  # at or above: a good answer (counts as correct on its own)
-PARTIAL_SCORE = 0.25  # at or above: partial; below: wrong
-PASS_SCORE = GOOD_SCORE
+KEY_WEIGHT, CORE_WEIGHT = 0.3, 0.7
+MADE_AT = 0.4  # share of a key point's content words that makes it
+MISCONCEPTION_CORE, MISCONCEPTION_WRONG, MISCONCEPTION_PENALTY = 0.4, 0.4, 0.3
+ELABORATION_CREDIT, ELABORATION_WORDS = 0.3, 25
+GOOD_BAND, GOOD_MIN_SCORE = 0.45, 0.3  # good: score + credit >= 0.45 and score >= 0.3 (counts as correct)
+PARTIAL_BAND = 0.175  # partial: score + credit >= 0.175; below: wrong
 TYPO_SIMILARITY = 84
 TYPO_MIN_LENGTH = 5
 
@@ -46,71 +49,9 @@ STOPWORDS = frozenset(
     kind sort bit one ones""".split()
 )
 
-# Paraphrases a candidate may use for the same idea; each group maps to its first word.
-SYNONYM_GROUPS = (
-    "model llm network transformer",
-    "large big huge massive giant",
-    "small tiny compact little",
-    "fast quick faster quicker speed speedup",
-    "cheap cheaper inexpensive",
-    "cost expensive costly price pricey",
-    "compute computation flops",
-    "memory vram ram",
-    "word token",
-    "subword piece wordpiece",
-    "weight parameter param",
-    "predict guess forecast",
-    "next following upcoming subsequent",
-    "mask hide hidden blank",
-    "random randomness stochastic dice chance",
-    "sample draw",
-    "probability likelihood odds",
-    "retrieve fetch search lookup",
-    "document doc passage chunk snippet",
-    "human people annotator labeler labeller rater",
-    "rank ranking compare comparison pairwise",
-    "prefer preference",
-    "example demonstration shot",
-    "step stepwise",
-    "reason reasoning think thinking working",
-    "quadratic squared",
-    "privacy private personal confidential",
-    "remove strip delete redact scrub",
-    "bias biased unfair prejudice",
-    "monitor track watch observe",
-    "drift shift",
-    "retrain refresh",
-    "vector embedding",
-    "meaning semantic semantics",
-    "similar close nearby near",
-    "relevant relevance pertinent",
-    "attend attention focus",
-    "parallel simultaneous simultaneously concurrent concurrently",
-    "recurrence recurrent rnn lstm",
-    "order position ordering sequence",
-    "hallucinate hallucination fabricate invent confabulate",
-    "verify check validate",
-    "source citation cite reference",
-    "accurate accuracy correct",
-    "user customer",
-    "store keep hold cache save",
-    "recompute redo recalculate",
-    "grow increase scale",
-    "reduce lower cut shrink decrease",
-    "matrix matrices",
-    "vote majority",
-    "path chain trace",
-    "freeze frozen fixed",
-    "gradient grad",
-    "saturate peaky",
-    "vanish vanishing",
-    "admit honest",
-    "overfit overfitting memorise memorize",
-    "instruction instruct",
-    "label annotate annotation",
-    "unlabelled unlabeled raw",
-    "prompt instruction",
-)
+# Paraphrases a candidate may use for the same idea: bot/synonyms.txt, one group per line, canonical word first.
+SYNONYMS_FILE = Path(__file__).resolve().parent / "synonyms.txt"
+
 
 _SUFFIXES = (
     "izations", "ization", "isations", "isation", "ational", "fulness", "iveness", "ements", "ement", "ations",
@@ -140,10 +81,10 @@ def _strip(word: str) -> str:
     return word
 
 
-def _synonym_map() -> dict[str, str]:
+def _synonym_map(path: Path = SYNONYMS_FILE) -> dict[str, str]:
     table: dict[str, str] = {}
-    for group in SYNONYM_GROUPS:
-        members = group.split()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        members = line.split("#", 1)[0].split()
         for member in members:
             table.setdefault(_strip(member), _strip(members[0]))
     return table
@@ -180,18 +121,15 @@ def content(text: str) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class Grade:
-    score: float  # 0..1
+    score: float  # 0..1: what the answer shows it knows; sets points and review ratings
     found: tuple[bool, ...]  # per key point, in the question's order
     core: float = 0.0  # how much of the right choice the answer states
     misconception: bool = False
+    verdict: str = "wrong"  # good, partial or wrong, as an interviewer would say
 
     @property
     def passed(self) -> bool:
-        return self.score >= PASS_SCORE
-
-    @property
-    def verdict(self) -> str:
-        return "good" if self.score >= GOOD_SCORE else "partial" if self.score >= PARTIAL_SCORE else "wrong"
+        return self.verdict == "good"
 
 
 class _Answer:
@@ -214,16 +152,22 @@ class _Answer:
 
 
 def grade(text: str, key_points: tuple[str, ...] | list[str], right: str = "", wrong: tuple[str, ...] = ()) -> Grade:
-    """Grade `text`; `right` is the right choice's text and `wrong` the others (both optional)."""
+    """Grade `text`; `right` is the right choice's text and `wrong` the others (without them: key points only)."""
     answer = _Answer(text)
     found = tuple(answer.coverage(content(p)) >= MADE_AT for p in key_points)
     made = sum(found) / len(found) if found else 0.0
-    if not right:
-        return Grade(round(made, 3), found, made)
-    core = answer.coverage(content(right))
-    misconception = any(answer.coverage(content(w)) >= core + MISCONCEPTION_MARGIN for w in wrong)
-    score = KEY_WEIGHT * made + CORE_WEIGHT * core - (MISCONCEPTION_PENALTY if misconception else 0.0)
-    return Grade(round(min(1.0, max(0.0, score)), 3), found, round(core, 3), misconception)
+    core = answer.coverage(content(right)) if right else made
+    misconception = core < MISCONCEPTION_CORE and any(answer.coverage(content(w)) >= MISCONCEPTION_WRONG for w in wrong)
+    raw = KEY_WEIGHT * made + CORE_WEIGHT * core - (MISCONCEPTION_PENALTY if misconception else 0.0)
+    verdict = _verdict(raw, len(answer.stems))  # unclamped: a misconception keeps its whole penalty here
+    return Grade(round(min(1.0, max(0.0, raw)), 3), found, round(core, 3), misconception, verdict)
+
+
+def _verdict(score: float, content_words: int) -> str:
+    band = score + ELABORATION_CREDIT * min(1.0, content_words / ELABORATION_WORDS)
+    if band >= GOOD_BAND and score >= GOOD_MIN_SCORE:
+        return "good"
+    return "partial" if band >= PARTIAL_BAND else "wrong"
 
 
 def grade_question(text: str, question) -> Grade:

@@ -27,8 +27,9 @@ def m001_core(db: Database) -> None:
             reveal_after INTEGER NOT NULL, weekly_at TEXT, hidden_votes INTEGER NOT NULL DEFAULT 0,
             source TEXT NOT NULL DEFAULT 'env', updated_at TEXT NOT NULL,
             PRIMARY KEY (platform, workspace))""",
+        # AUTOINCREMENT: a round id is never reused, so ids in buttons and caches stay unambiguous.
         """CREATE TABLE rounds (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
             kind TEXT NOT NULL CHECK (kind IN ('daily', 'post', 'personal', 'review')),
             question_id TEXT NOT NULL, level TEXT NOT NULL, owner TEXT,

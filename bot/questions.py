@@ -20,6 +20,7 @@ from bot.models import Bank, Question
 LIMITS = {"question": 300, "choice": 80, "answer": 1500, "topic": 60, "key_point": 200}
 FIELDS = ("id", "level", "topic", "covers", "question", "choices", "correct", "answer", "key_points")
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: same nodes, 10x faster
 _TEXT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
 
@@ -60,7 +61,7 @@ def check_bank(path: Path) -> tuple[Bank | None, list[Problem]]:
 
 def parse_bank(text: str, name: str = "questions.yaml") -> tuple[Bank | None, list[Problem]]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0

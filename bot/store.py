@@ -112,8 +112,14 @@ class Standing:
 
 
 class Store:
+    """One process owns the database; it keeps recent rounds in memory, as rounds change rarely and are read
+    on every answer. Every change to a round goes through this class, which drops it from the cache."""
+
+    ROUND_CACHE = 512
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._rounds: dict[int, Round] = {}
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -132,8 +138,12 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        with self.db.atomic() as db:
-            yield db
+        try:
+            with self.db.atomic() as db:
+                yield db
+        except BaseException:
+            self._rounds.clear()  # rolled back: cached rounds may hold changes that never landed
+            raise
 
     def rows(self, sql: str, params: Iterable | dict = ()) -> list[dict]:
         return list(self.db.query(sql, params))
@@ -195,8 +205,16 @@ class Store:
         return cursor.lastrowid
 
     def round(self, round_id: int) -> Round | None:
+        cached = self._rounds.get(round_id)
+        if cached is not None:
+            return cached
         row = self.row("SELECT * FROM rounds WHERE id = ?", (round_id,))
-        return Round.from_row(row) if row else None
+        if row is None:
+            return None
+        if len(self._rounds) >= self.ROUND_CACHE:
+            self._rounds.clear()
+        self._rounds[round_id] = found = Round.from_row(row)
+        return found
 
     def round_by_message(self, platform: str, message_id: str) -> Round | None:
         row = self.row(
@@ -219,6 +237,7 @@ class Store:
         return Round.from_row(row) if row else None
 
     def set_round_message(self, round_id: int, message_id: str, thread_id: str | None) -> None:
+        self._rounds.pop(round_id, None)
         self.db.execute(
             "UPDATE rounds SET message_id = ?, thread_id = COALESCE(?, thread_id) WHERE id = ?",
             (message_id, thread_id, round_id),
@@ -248,6 +267,7 @@ class Store:
 
     def close_round(self, round_id: int, now: datetime) -> bool:
         """Mark revealed; False when it already was (the reveal then must not run again)."""
+        self._rounds.pop(round_id, None)
         cursor = self.db.execute(
             "UPDATE rounds SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL", (iso(now), round_id)
         )

@@ -36,6 +36,18 @@ def shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
+def reflow(markdown: str) -> str:
+    """Join the line breaks YAML keeps inside paragraphs; keep blank lines, lists and code blocks."""
+    paragraphs = []
+    for block in markdown.strip().split("\n\n"):
+        lines = block.split("\n")
+        if block.lstrip().startswith("```") or any(re.match(r"\s*([-*+]|\d+\.)\s", line) for line in lines):
+            paragraphs.append(block)
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
+
+
 def numbered(choices: Sequence[str]) -> str:
     return "\n".join(f"**{i}.** {choice}" for i, choice in enumerate(choices, 1))
 
@@ -46,7 +58,7 @@ def round_body(question: Question) -> str:
 
 def reveal_text(question: Question, answers: list[Answer], names_right: list[str]) -> str:
     tally = Counter(a.choice for a in answers if a.choice is not None)
-    lines = [f"**Answer: {question.correct}. {question.correct_text}**", "", question.answer.strip(), ""]
+    lines = [f"**Answer: {question.correct}. {question.correct_text}**", "", reflow(question.answer), ""]
     lines.append("**Picks:** " + " · ".join(f"{i}: {tally.get(i, 0)}" for i in range(1, len(question.choices) + 1)))
     lines.append("**Right:** " + _listing(names_right) if names_right else "**Right:** nobody this time")
     written = [a for a in answers if a.text is not None and a.found is not None]

@@ -1,0 +1,246 @@
+"""The Discord adapter: runs the client, hands Discord events to the hub, and sends the engine's messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import discord
+
+from adapters.base import Hub, Sent
+from adapters.discord import translate
+from adapters.discord.client import StudyClient, use_endpoints
+from adapters.discord.commands import tree_hash
+from adapters.discord.delivery import CURRENT, Delivery, InteractionReply
+from adapters.discord.permissions import missing_to_post
+from adapters.discord.views import AnswerForm
+from bot.config import ConfigError, Settings
+from bot.events import ChoiceMade, CommandInvoked, Inbound, Outgoing, WrittenAnswer
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 60.0  # seconds start() waits for the gateway before giving up
+STOP_TIMEOUT = 4.0
+GONE = "That question is no longer open. `/quiz` gives you a new one."
+OOPS = "Something went wrong on my side; nothing you sent was lost. Try again in a moment."
+
+
+class DiscordAdapter:
+    platform = "discord"
+
+    def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+        self.settings = settings
+        self.guild_ready_timeout = guild_ready_timeout  # how long discord.py waits for servers after READY
+        self.connect_timeout = connect_timeout
+        self.hub: Hub | None = None
+        self.client: StudyClient | None = None
+        self.delivery: Delivery | None = None
+        self._task: asyncio.Task | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, hub: Hub) -> None:
+        if not self.settings.discord_token:
+            raise ValueError("DISCORD_TOKEN is not set")
+        self.hub = hub
+        use_endpoints(self.settings.discord_api_url, self.settings.discord_gateway_url)
+        guild_id = int(self.settings.discord_guild_id) if self.settings.discord_guild_id else None
+        self.client = StudyClient(self, hub.engine.bank.levels, guild_id, self.settings.discord_message_content,
+                                  self.guild_ready_timeout)
+        self.delivery = Delivery(self.client, self._report, self.settings.discord_message_content)
+        self._task = asyncio.create_task(self.client.start(self.settings.discord_token), name="discord-client")
+        await self._wait_ready()
+        self._task.add_done_callback(self._client_ended)
+        await self._sync_commands()
+        await self._register_env_channel()
+
+    async def _wait_ready(self) -> None:
+        assert self.client is not None and self._task is not None
+        ready = asyncio.create_task(self.client.ready_event.wait())
+        done, _ = await asyncio.wait({ready, self._task}, timeout=self.connect_timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if ready in done:
+            return
+        ready.cancel()
+        error = self._task.exception() if self._task in done else None
+        await self.stop()
+        if isinstance(error, discord.LoginFailure):
+            raise ConfigError("DISCORD_TOKEN", "Discord refused this token; copy it again from the Bot page "
+                                               "of the Developer Portal") from None
+        if isinstance(error, discord.PrivilegedIntentsRequired):
+            problem = "needs the Message Content intent: turn it on in the Developer Portal (Bot page), or set 0"
+            raise ConfigError("STUDYBOT_DISCORD_MESSAGE_CONTENT", problem) from None
+        if error is not None:
+            raise RuntimeError(f"could not connect to Discord: {error!r}") from error
+        raise RuntimeError(f"could not connect to Discord within {self.connect_timeout:.0f}s")
+
+    def _client_ended(self, task: asyncio.Task) -> None:
+        """After start: the client gave up (discord.py reconnects by itself otherwise); /healthz now says so."""
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the Discord connection ended: %r", task.exception())
+
+    async def stop(self) -> None:
+        if self.client is None:
+            return
+        try:
+            await asyncio.wait_for(self.client.close(), STOP_TIMEOUT)
+        except (asyncio.TimeoutError, Exception):
+            log.warning("Discord client did not close cleanly", exc_info=True)
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def healthy(self) -> bool:
+        client = self.client
+        if client is None or client.is_closed() or not client.is_ready():
+            return False
+        return client.ws is not None and client.ws.open
+
+    async def _sync_commands(self) -> None:
+        """Send the slash commands to Discord only when they changed since the last sync."""
+        assert self.client is not None and self.hub is not None
+        guild = self.client.command_guild
+        key = f"discord:commands:{self.client.application_id}:{guild.id if guild else 'global'}"
+        digest = tree_hash(self.client.tree, guild)
+        if self.hub.engine.recall(key) == digest:
+            log.info("slash commands unchanged; not synced")
+            return
+        try:
+            await self.client.tree.sync(guild=guild)
+        except discord.HTTPException as error:
+            log.error("could not sync slash commands (%s %s); trying again at the next start", error.status, error.text)
+            return
+        self.hub.engine.remember(key, digest)
+        log.info("slash commands synced %s", f"to server {guild.id}" if guild else "globally")
+
+    async def _register_env_channel(self) -> None:
+        """STUDYBOT_DISCORD_CHANNEL: find its server, so the engine knows where the daily question goes."""
+        assert self.client is not None and self.hub is not None
+        channel_id = self.settings.discord_channel
+        if not channel_id:
+            return
+        channel = self.client.get_channel(int(channel_id))
+        if channel is None:
+            try:
+                channel = await self.client.fetch_channel(int(channel_id))
+            except discord.HTTPException as error:
+                log.warning("STUDYBOT_DISCORD_CHANNEL %s: not a channel I can see (%s)", channel_id, error.text)
+                return
+        guild = getattr(channel, "guild", None)
+        if guild is None:
+            log.warning("STUDYBOT_DISCORD_CHANNEL %s is not a server channel", channel_id)
+            return
+        self.hub.engine.register_channel(self.platform, str(guild.id), channel_id)
+
+    def _report(self, workspace: str, problem: str) -> None:
+        assert self.hub is not None
+        log.warning("server %s: %s", workspace, problem)
+        self.hub.engine.report_problem(self.platform, workspace, problem)
+
+    # ---- out ------------------------------------------------------------------------------
+
+    async def send(self, message: Outgoing) -> Sent | None:
+        if self.delivery is None:
+            raise RuntimeError("the Discord adapter is not started")
+        return await self.delivery.send(message, CURRENT.get())
+
+    # ---- in: interactions -------------------------------------------------------------------
+
+    async def on_command(self, interaction: discord.Interaction, text: str) -> None:
+        in_dm = interaction.guild_id is None
+        if not in_dm and text.split(" ", 1)[0] == "post":
+            missing = missing_to_post(interaction.app_permissions)
+            if missing:
+                await self.private_reply(interaction, f"I cannot post a round in this channel: I am missing "
+                                                      f"{', '.join(missing)} here. Ask an admin to grant them, "
+                                                      "or use `/quiz post` in another channel.")
+                return
+        event = CommandInvoked(translate.member_of(interaction.user, interaction.user.id),
+                               translate.place_of(interaction), text,
+                               is_admin=not in_dm and interaction.permissions.manage_guild, in_dm=in_dm)
+        after = self._check_daily_channel if text.startswith("setup") and not in_dm else None
+        await self._answer(interaction, event, "Done.", after)
+
+    async def on_pick(self, interaction: discord.Interaction, round_id: int, choice: int) -> None:
+        member = translate.member_of(interaction.user, interaction.user.id)
+        await self._answer(interaction, ChoiceMade(member, choice, round_id=round_id), GONE)
+
+    async def on_write(self, interaction: discord.Interaction, round_id: int) -> None:
+        try:
+            await interaction.response.send_modal(AnswerForm(round_id))
+        except discord.HTTPException as error:
+            log.info("could not open the answer form: %s", error.text)
+
+    async def on_form(self, interaction: discord.Interaction, round_id: int, text: str) -> None:
+        member = translate.member_of(interaction.user, interaction.user.id)
+        await self._answer(interaction, WrittenAnswer(member, text, round_id=round_id), GONE)
+
+    async def private_reply(self, interaction: discord.Interaction, text: str) -> None:
+        try:
+            await InteractionReply(interaction).text(text)
+        except discord.HTTPException as error:
+            log.info("could not answer interaction %s: %s", interaction.id, error.text)
+
+    async def _answer(self, interaction: discord.Interaction, event: Inbound, fallback: str,
+                      after: Callable[[discord.Interaction, InteractionReply], Awaitable[None]] | None = None) -> None:
+        """Run an event for an interaction; the engine's private messages for its member come back ephemeral."""
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)  # Discord wants an answer within 3s
+        except discord.HTTPException as error:
+            log.info("interaction %s expired before we answered: %s", interaction.id, error.text)
+            return
+        reply = InteractionReply(interaction)
+        token = CURRENT.set(reply)
+        try:
+            await self._run(event)
+            if after is not None:
+                await after(interaction, reply)
+            if reply.sent == 0:
+                await reply.text(fallback)
+        except Exception:
+            log.exception("handling %s failed", type(event).__name__)
+            await self._try(reply.text(OOPS))
+        finally:
+            CURRENT.reset(token)
+
+    async def _check_daily_channel(self, interaction: discord.Interaction, reply: InteractionReply) -> None:
+        """After /quiz setup: say so at once when the daily channel is one I cannot post in."""
+        assert self.hub is not None and interaction.guild is not None
+        settings = self.hub.engine.settings_for(self.platform, str(interaction.guild.id))
+        if not settings.channel or not settings.channel.isdigit():
+            return
+        channel = interaction.guild.get_channel(int(settings.channel))
+        me = interaction.guild.me
+        if channel is None or me is None:
+            return
+        missing = missing_to_post(channel.permissions_for(me), soft=True)
+        if missing:
+            await reply.text(f"⚠️ I cannot post the daily question in <#{channel.id}> yet: I am missing "
+                             f"{', '.join(missing)} there.")
+
+    # ---- in: gateway events ------------------------------------------------------------------
+
+    async def on_reaction(self, event: discord.RawReactionActionEvent) -> None:
+        bot_id = self.client.user.id if self.client and self.client.user else None
+        choice = translate.reaction_choice(event, bot_id)
+        if choice is not None:
+            await self._try(self._run(choice))
+
+    async def on_thread_message(self, message: discord.Message) -> None:
+        bot_id = self.client.user.id if self.client and self.client.user else None
+        answer = translate.thread_answer(message, bot_id)
+        if answer is not None:
+            await self._try(self._run(answer))
+
+    async def _run(self, event: Inbound) -> None:
+        assert self.hub is not None
+        await self.hub.deliver(await self.hub.handle(event))
+
+    @staticmethod
+    async def _try(work: Awaitable[None]) -> None:
+        try:
+            await work
+        except Exception:  # one bad event must never take the bot down
+            log.exception("Discord event failed; carrying on")

@@ -1,0 +1,170 @@
+"""The `/quiz` slash command: its subcommands, and each use as the engine's command text.
+
+`/quiz advanced` is typed as such: every level of the question bank is a
+subcommand, next to `any`, `post`, `leaderboard`, `stats`, `review`, `setup`
+and `help`. A use becomes the text that follows `/quiz` on every platform
+("advanced", "post basic", "setup channel=123 time=09:00"), and the engine
+parses it, so the rules stay in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shlex
+from collections.abc import Awaitable, Callable, Mapping
+
+import discord
+from discord import app_commands
+
+log = logging.getLogger(__name__)
+
+Run = Callable[[discord.Interaction, str], Awaitable[None]]
+
+FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "help")
+MAX_SUBCOMMANDS = 25  # Discord's limit per command
+_NAME = re.compile(r"^[-_\w]{1,32}$")
+SETUP_OPTIONS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden")
+
+
+def command_text(name: str, options: Mapping[str, object] | None = None) -> str:
+    """A subcommand and its options as the text after `/quiz`."""
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    if name == "any":
+        return ""
+    if name == "setup":
+        pairs = [f"{key}={_setup_value(options[key])}" for key in SETUP_OPTIONS if key in options]
+        return " ".join(["setup", *(shlex.quote(p) for p in pairs)])
+    if name == "stats":
+        return "stats team" if options.get("team") else "stats"
+    if name == "review":
+        return f"review remind {options['remind']}" if options.get("remind") else "review"
+    return " ".join([name, *(str(v) for v in options.values())])
+
+
+def _setup_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, discord.abc.Snowflake):
+        return str(value.id)
+    return " ".join(str(value).split())
+
+
+def raw_command_text(data: Mapping | None) -> str:
+    """The text of a use discord.py could not match (a subcommand we no longer have), from its payload."""
+    words: list[str] = []
+    options = list((data or {}).get("options") or [])
+    while len(options) == 1 and "value" not in options[0]:  # a subcommand: its own options follow
+        words.append(str(options[0].get("name", "")))
+        options = list(options[0].get("options") or [])
+    words += [str(o["value"]) for o in options if "value" in o]
+    return " ".join(w for w in words if w)
+
+
+def usable_levels(levels: tuple[str, ...]) -> list[str]:
+    """Levels that can be subcommand names (lowercase, 1-32 word characters, not a fixed subcommand)."""
+    out = []
+    for level in levels:
+        name = level.lower()
+        if not _NAME.fullmatch(name) or name in FIXED or name in out:
+            log.warning("level %r cannot be a /quiz subcommand on Discord; skipped", level)
+            continue
+        if len(out) + len(FIXED) >= MAX_SUBCOMMANDS:
+            log.warning("too many levels for Discord's 25 subcommands: %r and later ones skipped", level)
+            break
+        out.append(name)
+    return out
+
+
+def build_quiz(levels: tuple[str, ...], run: Run) -> app_commands.Group:
+    """The /quiz group; each subcommand hands its text to `run`."""
+    quiz = app_commands.Group(name="quiz", description="LLM interview practice: questions, leaderboard, stats")
+    names = usable_levels(levels)
+    for level in names:
+        description = f"A question of level {level} now, only for you"[:100]
+        quiz.add_command(app_commands.Command(name=level, description=description, callback=_fixed(run, level)))
+    quiz.add_command(app_commands.Command(name="any", description="A question of any level now, only for you",
+                                          callback=_fixed(run, "")))
+    quiz.add_command(_post(run, names))
+    quiz.add_command(_leaderboard(run))
+    quiz.add_command(_stats(run))
+    quiz.add_command(_review(run))
+    quiz.add_command(_setup(run))
+    quiz.add_command(app_commands.Command(name="help", description="What the /quiz commands do",
+                                          callback=_fixed(run, "help")))
+    return quiz
+
+
+def _fixed(run: Run, text: str):
+    async def callback(interaction: discord.Interaction) -> None:
+        await run(interaction, text)
+
+    return callback
+
+
+def _post(run: Run, levels: list[str]) -> app_commands.Command:
+    @app_commands.describe(level="The level of the question (default: any)")
+    @app_commands.choices(level=[app_commands.Choice(name=lv, value=lv) for lv in levels])
+    async def post(interaction: discord.Interaction, level: str | None = None) -> None:
+        await run(interaction, command_text("post", {"level": level}))
+
+    return app_commands.Command(name="post", description="Post a channel round now (admins)", callback=post)
+
+
+def _leaderboard(run: Run) -> app_commands.Command:
+    @app_commands.describe(scope="This week (default) or all time")
+    @app_commands.choices(scope=[app_commands.Choice(name="this week", value="week"),
+                                 app_commands.Choice(name="all time", value="all")])
+    async def leaderboard(interaction: discord.Interaction, scope: str | None = None) -> None:
+        await run(interaction, command_text("leaderboard", {"scope": scope}))
+
+    return app_commands.Command(name="leaderboard", description="The ranking, this week by default",
+                                callback=leaderboard)
+
+
+def _stats(run: Run) -> app_commands.Command:
+    @app_commands.describe(team="The team's weakest topics instead of your own record (admins)")
+    async def stats(interaction: discord.Interaction, team: bool = False) -> None:
+        await run(interaction, command_text("stats", {"team": team}))
+
+    return app_commands.Command(name="stats", description="Your record: answered, correct, streak", callback=stats)
+
+
+def _review(run: Run) -> app_commands.Command:
+    @app_commands.describe(remind="Turn the daily review reminder on or off")
+    @app_commands.choices(remind=[app_commands.Choice(name="on", value="on"),
+                                  app_commands.Choice(name="off", value="off")])
+    async def review(interaction: discord.Interaction, remind: str | None = None) -> None:
+        await run(interaction, command_text("review", {"remind": remind}))
+
+    return app_commands.Command(name="review", description="Your next question due for review", callback=review)
+
+
+def _setup(run: Run) -> app_commands.Command:
+    @app_commands.describe(
+        channel="Channel of the daily question (default: this one)", time="Time of the daily question, HH:MM, or off",
+        days="Days, e.g. mon-fri or mon,wed,fri", timezone="IANA time zone, e.g. Europe/Berlin",
+        reveal="Time from post to reveal, e.g. 8h or 30m", weekly="Weekly leaderboard, e.g. 'mon 09:00', or off",
+        hidden="Hidden votes: buttons instead of reactions, tally hidden until the reveal",
+    )
+    async def setup(interaction: discord.Interaction, channel: discord.TextChannel | None = None,
+                    time: app_commands.Range[str, 1, 40] | None = None,
+                    days: app_commands.Range[str, 1, 60] | None = None,
+                    timezone: app_commands.Range[str, 1, 60] | None = None,
+                    reveal: app_commands.Range[str, 1, 40] | None = None,
+                    weekly: app_commands.Range[str, 1, 40] | None = None, hidden: bool | None = None) -> None:
+        options = {"channel": channel, "time": time, "days": days, "timezone": timezone, "reveal": reveal,
+                   "weekly": weekly, "hidden": hidden}
+        await run(interaction, command_text("setup", options))
+
+    return app_commands.Command(name="setup", description="Channel, time, days, time zone, reveal delay (admins)",
+                                callback=setup)
+
+
+def tree_hash(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> str:
+    """A fingerprint of what a sync would send: the same commands give the same hash."""
+    payload = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+    text = json.dumps(sorted(payload, key=lambda c: c["name"]), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
