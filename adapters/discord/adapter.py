@@ -84,6 +84,8 @@ class DiscordAdapter:
     async def stop(self) -> None:
         if self.client is None:
             return
+        if self.delivery is not None:
+            await self.delivery.settle(STOP_TIMEOUT / 2)
         try:
             await asyncio.wait_for(self.client.close(), STOP_TIMEOUT)
         except (asyncio.TimeoutError, Exception):

@@ -9,6 +9,7 @@ DeliveryError; gone messages and threads are logged and skipped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -104,6 +105,7 @@ class Delivery:
         self.client = client
         self.report = report
         self.thread_answers = thread_answers
+        self.pending: set[asyncio.Task] = set()
 
     async def send(self, message: Outgoing, reply: InteractionReply | None) -> Sent | None:
         if message.kind is Kind.REMINDER:
@@ -140,10 +142,29 @@ class Delivery:
             posted = await self.channel(place).send(**_message_kwargs(piece, view, None))
         except discord.HTTPException as error:
             raise refusal(error, place.channel) or error
-        if not message.hidden_votes:
-            await self._seed_reactions(posted, len(message.choices), place)
-        thread = await self._open_thread(posted, message)
-        return Sent(str(posted.id), thread)
+        # The question is out; its reactions and thread follow in the background, so that under Discord's
+        # rate limit every channel sees its question before any channel gets its extras. A thread started
+        # from a message has the message's id; if it never opens, the reveal replies under the post instead.
+        self._finish(self._set_up_round(posted, message))
+        return Sent(str(posted.id), str(posted.id))
+
+    async def _set_up_round(self, posted: discord.Message, message: Outgoing) -> None:
+        try:
+            if not message.hidden_votes:
+                await self._seed_reactions(posted, len(message.choices), message.place)
+            await self._open_thread(posted, message)
+        except Exception:  # a round without its reactions still works through the buttons
+            log.exception("could not finish setting up round %s", message.round_id)
+
+    def _finish(self, work) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def settle(self, timeout: float) -> None:
+        """Let round set-ups in flight finish (at shutdown, and in tests)."""
+        if self.pending:
+            await asyncio.wait(set(self.pending), timeout=timeout)
 
     async def _seed_reactions(self, posted: discord.Message, count: int, place: Place) -> None:
         """1️⃣ 2️⃣ ... in choice order, one at a time so they appear in order."""

@@ -1,0 +1,205 @@
+"""SlackAdapter: the ChatAdapter for Slack (slack-bolt's AsyncApp), HTTP mode or Socket Mode.
+
+It wires the parts: listeners (Slack -> translate -> engine), outbox (engine ->
+render -> Web API), workspaces and directory (tokens, members), server (how
+Slack reaches us). Game rules stay in the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+
+from adapters.base import Hub, Sent
+from adapters.slack import render
+from adapters.slack.client import Directory, Installation, Workspaces, error_code, web_client
+from adapters.slack.dedupe import RecentEvents
+from adapters.slack.listeners import register
+from adapters.slack.outbox import Outbox, ReplyTo, current_reply
+from adapters.slack.server import HttpServer, SocketLink, events_app
+from adapters.slack.translate import PLATFORM
+from bot.config import ConfigError, Settings
+from bot.events import Inbound, Outgoing
+from bot.metrics import Metrics
+from bot.models import Member, Place
+from bot.texts import name_of
+
+log = logging.getLogger(__name__)
+
+SETTLE_ON_STOP = 3.0  # seconds in-flight listeners get to finish at stop
+T = TypeVar("T")
+
+
+class SlackAdapter:
+    platform = PLATFORM
+
+    def __init__(self, settings: Settings, host: str = "0.0.0.0") -> None:
+        if not settings.slack_bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN", "is needed for the Slack adapter")
+        self.settings = settings
+        self.workspaces = Workspaces(settings.slack_bot_token, settings.slack_api_url)
+        self.directory = Directory(self.workspaces)
+        self.outbox = Outbox(self.workspaces)
+        self.seen = RecentEvents()
+        self.hub: Hub | None = None
+        self.app: AsyncApp | None = None
+        self.socket_mode = bool(settings.slack_app_token)
+        # Built now, served at start(): the runtime adds /healthz and /metrics before that (add_health_routes).
+        self.web_app = None if self.socket_mode else events_app(self._dispatch)
+        self.http = None if self.web_app is None else HttpServer(self.web_app, host, settings.port)
+        self.link: SocketLink | None = None
+        self._busy: set[asyncio.Task] = set()
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, hub: Hub) -> None:
+        self.hub = hub
+        installed = await self._connect()
+        if self.settings.slack_channel:
+            hub.engine.register_channel(PLATFORM, installed.team_id, self.settings.slack_channel)
+        self.app = self._bolt_app()
+        if self.socket_mode:
+            assert self.settings.slack_app_token
+            self.link = SocketLink(self.app, self.settings.slack_app_token)
+            await self.link.start()
+        else:
+            assert self.http is not None
+            await self.http.start()
+        log.info("Slack: workspace %s as %s (%s mode)", installed.team_id, installed.bot_name,
+                 "Socket" if self.socket_mode else "HTTP")
+
+    async def _connect(self) -> Installation:
+        """Check both tokens before serving: a wrong one stops the start with a message naming it."""
+        installed = await self._checked("SLACK_BOT_TOKEN", self.workspaces.connect())
+        if self.settings.slack_app_token:
+            # slack_sdk's Socket Mode client would retry a refused app token forever; ask once first.
+            client = web_client(None, self.settings.slack_api_url)
+            await self._checked("SLACK_APP_TOKEN", client.apps_connections_open(app_token=self.settings.slack_app_token))
+        return installed
+
+    async def _checked(self, setting: str, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except SlackApiError as error:
+            raise ConfigError(setting, f"Slack refused the token ({error_code(error)})") from None
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:
+            raise ConfigError("SLACK_API_URL", f"cannot reach Slack's Web API at {self.settings.slack_api_url} "
+                                               f"({type(error).__name__})") from None
+
+    def _bolt_app(self) -> AsyncApp:
+        app = AsyncApp(
+            name="studybot",
+            client=web_client(None, self.settings.slack_api_url),  # each request gets its workspace's token
+            authorize=self.workspaces.bolt_authorize(),
+            signing_secret=self.settings.slack_signing_secret or "",
+            request_verification_enabled=not self.socket_mode,  # Socket Mode has no signatures to check
+            logger=logging.getLogger("adapters.slack.bolt"),
+        )
+        register(app, self)
+        return app
+
+    async def _dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
+        if self.app is None:
+            return BoltResponse(status=503, body="studybot is starting")
+        return await self.app.async_dispatch(request)
+
+    def add_health_routes(self, health: Callable[[], dict[str, bool]], metrics: Metrics) -> None:
+        """GET /healthz and /metrics on the Slack HTTP server; must come before start()."""
+        from bot.http import health_routes
+
+        if self.web_app is None or self.http is None:
+            raise RuntimeError("Socket Mode has no HTTP server; use STUDYBOT_HTTP_PORT for /healthz")
+        if self.http.serving:
+            raise RuntimeError("add the health routes before the Slack adapter starts serving")
+        self.web_app.add_routes(health_routes(health, metrics))
+
+    def healthy(self) -> bool:
+        if self.socket_mode:
+            return self.link is not None and self.link.connected()
+        return self.http is not None and self.http.serving and self.app is not None
+
+    async def stop(self) -> None:
+        if self.link is not None:
+            await self.link.stop()
+        if self.http is not None:
+            await self.http.stop()
+        if not await self.settled(SETTLE_ON_STOP):
+            for task in list(self._busy):
+                task.cancel()
+
+    # ---- inbound ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def working(self, what: str) -> AsyncIterator[None]:
+        """Around each listener: counted for settled(), and one bad payload never takes the bot down."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.add(task)
+        try:
+            yield
+        except Exception:
+            log.exception("Slack %s could not be handled; nothing else is affected", what)
+        finally:
+            if task is not None:
+                self._busy.discard(task)
+
+    async def settled(self, timeout: float = 5.0) -> bool:
+        """Wait until no listener has been at work for a few loop turns; False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        quiet = 0
+        while quiet < 3:
+            if loop.time() > deadline:
+                return False
+            if self._busy:
+                quiet = 0
+                await asyncio.wait(set(self._busy), timeout=max(0.0, deadline - loop.time()))
+            else:
+                quiet += 1
+                await asyncio.sleep(0.005)
+        return True
+
+    async def run(self, event: Inbound, reply: ReplyTo | None) -> None:
+        """One inbound event through the engine, and its answers out, with the interaction at hand."""
+        assert self.hub is not None
+        token = current_reply.set(reply)
+        try:
+            await self.hub.deliver(await self.hub.handle(event))
+        finally:
+            current_reply.reset(token)
+
+    async def member(self, team: str, user_id: str, fallback_name: str | None = None) -> Member:
+        profile = await self.directory.profile(team, user_id, fallback_name)
+        return Member(PLATFORM, user_id, profile.name)
+
+    def bot_user_id(self, team: str | None) -> str | None:
+        installed = self.workspaces.installation(team)
+        return installed.bot_user_id if installed else None
+
+    async def publish_home(self, team: str, user_id: str) -> None:
+        """The Home tab: the member's record and streak, and this week's leaderboard."""
+        assert self.hub is not None
+        engine = self.hub.engine
+        member = await self.member(team, user_id)
+        place = Place(PLATFORM, team, engine.settings_for(PLATFORM, team).channel or "")
+        stats = "\n\n".join(message.text for message in engine.member_stats(member, place, chart=False))
+        board = engine.board(place, "week", user_id)
+        view = render.home_view(name_of(member.name), stats, board)
+        try:
+            await self.workspaces.client_for(team).views_publish(user_id=user_id, view=view)
+        except SlackApiError as error:
+            log.warning("could not publish the Home tab of %s: %s", user_id, error_code(error))
+
+    # ---- outbound --------------------------------------------------------------------------
+
+    async def send(self, message: Outgoing) -> Sent | None:
+        return await self.outbox.send(message)

@@ -1,0 +1,133 @@
+"""bolt listeners: acknowledge Slack first, then translate and hand the event to the engine.
+
+Slack wants an answer within 3 seconds; bolt (process_before_response off)
+answers as soon as ack() is called (events are acknowledged before the listener
+runs) and lets the rest of the listener run on, so the engine's work never
+delays the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+
+from adapters.slack import render, translate
+from adapters.slack.client import error_code
+from adapters.slack.ids import WRITTEN_VIEW
+from adapters.slack.outbox import ReplyTo
+from bot.events import ChoiceMade
+from bot.models import Member
+
+if TYPE_CHECKING:
+    from adapters.slack.adapter import SlackAdapter
+
+log = logging.getLogger(__name__)
+
+PICK_ACTIONS = re.compile(r"^studybot:pick:")
+WRITE_ACTIONS = re.compile(r"^studybot:write:")
+ANY = re.compile(r".*")
+
+
+def register(app: AsyncApp, adapter: SlackAdapter) -> None:
+    """Wire every Slack payload studybot takes to the adapter. Plain closures: bolt reads their argument names."""
+
+    async def skip_repeats(body: dict, request, next):
+        """Process each event_id once, whatever Slack retries (X-Slack-Retry-Num says it is one)."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and not adapter.seen.first_time(event_id):
+            retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
+            log.info("Slack event %s came again (retry %s): skipped", event_id, retry)
+            return BoltResponse(status=200, body="")
+        await next()
+
+    app.use(skip_repeats)
+
+    @app.command("/quiz")
+    async def quiz(ack, body: dict):
+        async with adapter.working("/quiz"):
+            await ack()
+            command = translate.slash_command(body)
+            if command is None:
+                log.warning("a /quiz payload without user, team or channel ignored")
+                return
+            profile = await adapter.directory.profile(command.team, command.user_id, command.user_name)
+            member = Member(translate.PLATFORM, command.user_id, profile.name)
+            reply = ReplyTo(command.user_id, command.channel, command.response_url)
+            await adapter.run(command.event(member, profile.is_admin), reply)
+
+    @app.action(PICK_ACTIONS)
+    async def pick(ack, body: dict):
+        async with adapter.working("choice button"):
+            await ack()
+            who, picked = translate.interaction(body), translate.picked(body)
+            if who is None or picked is None:
+                return
+            round_id, choice = picked
+            member = await adapter.member(who.team, who.user_id, who.user_name)
+            reply = ReplyTo(who.user_id, who.channel, who.response_url)
+            await adapter.run(ChoiceMade(member, choice, round_id=round_id), reply)
+
+    @app.action(WRITE_ACTIONS)
+    async def write(ack, body: dict):
+        async with adapter.working("answer button"):
+            await ack()
+            who, round_id = translate.interaction(body), translate.write_requested(body)
+            if who is None or round_id is None or who.trigger_id is None:
+                return
+            view = render.written_modal(round_id, who.response_url, who.channel)
+            try:  # the trigger_id expires 3 seconds after the click: open the modal before anything else
+                await adapter.workspaces.client_for(who.team).views_open(trigger_id=who.trigger_id, view=view)
+            except SlackApiError as error:
+                log.warning("could not open the answer form: %s", error_code(error))
+
+    @app.action(ANY)
+    async def other_action(ack, body: dict):
+        await ack()  # a button of an older studybot, or another app's: nothing to do
+        log.debug("action %s ignored", translate.interaction(body))
+
+    @app.view(WRITTEN_VIEW)
+    async def written(ack, body: dict):
+        async with adapter.working("answer form"):
+            await ack()  # closes the modal; feedback comes as an ephemeral message
+            answer, team = translate.modal_answer(body), translate.team_of(body)
+            if answer is None or team is None:
+                log.warning("an answer form without a round or text ignored")
+                return
+            member = await adapter.member(team, answer.user_id)
+            await adapter.run(answer.event(member), ReplyTo(answer.user_id, answer.channel, answer.response_url))
+
+    @app.event("reaction_added")
+    async def reaction(body: dict, event: dict):
+        async with adapter.working("reaction_added"):
+            team = translate.team_of(body)
+            draft = translate.reaction_answer(event, adapter.bot_user_id(team))
+            if draft is None or team is None:
+                return
+            await adapter.run(draft.event(await adapter.member(team, draft.user_id)), None)
+
+    @app.event("message")
+    async def message(body: dict, event: dict):
+        async with adapter.working("message"):
+            team = translate.team_of(body)
+            draft = translate.thread_answer(event, adapter.bot_user_id(team))
+            if draft is None or team is None:
+                return
+            await adapter.run(draft.event(await adapter.member(team, draft.user_id)), None)
+
+    @app.event("app_home_opened")
+    async def home(body: dict, event: dict):
+        async with adapter.working("app_home_opened"):
+            team, user = translate.team_of(body), translate.home_opened(event)
+            if team is None or user is None:
+                return
+            await adapter.publish_home(team, user)
+
+    @app.event(ANY)
+    async def other_event(event: dict):
+        log.debug("Slack event %s ignored", event.get("type"))  # acknowledged by bolt already
+
