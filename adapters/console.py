@@ -43,6 +43,7 @@ def plain(text: str) -> str:
 
 class ConsoleAdapter:
     platform = "console"
+    attaches_images = True  # the chart's file path is printed
 
     def __init__(self, settings: Settings, on_end: Callable[[], None] | None = None,
                  stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot import texts
 from bot.channel_setup import apply_setup
@@ -245,7 +246,9 @@ class QuizEngine:
         settings = self.settings_for(place.platform, place.workspace)
         out = self._open_channel_round(Place(place.platform, place.workspace, place.channel), "post", level, settings)
         if requested_by is not None:
-            out.append(Outgoing(Kind.NOTICE, place, "Posted a new round in this channel.", to=requested_by))
+            round_id = out[0].round_id if out else None
+            out.append(Outgoing(Kind.NOTICE, place, "Posted a new round in this channel.", to=requested_by,
+                                round_id=round_id))
         return out
 
     def daily_round(self, platform: str, workspace: str, day: str | None = None) -> list[Outgoing]:
@@ -386,18 +389,23 @@ class QuizEngine:
         record = member_record(self.store, self.bank, member, place)
         text = member_stats_text(self.store, self.bank, member, place, record)
         title = f"Stats · {texts.name_of(member.name)}"
-        image = self._chart(record, title, member, place) if chart and record.total.answered else None
-        return [Outgoing(Kind.STATS, place, text, title=title, to=member, image=image)]
+        draw = self._chart(record, title, member, place) if chart and record.total.answered else None
+        return [Outgoing(Kind.STATS, place, text, title=title, to=member, chart=draw)]
 
-    def _chart(self, record, title: str, member: Member, place: Place):
+    def _chart(self, record, title: str, member: Member, place: Place) -> Callable[[], Path | None]:
         from bot.charts import render_progress
 
         owner = f"{place.platform}-{place.workspace}-{member.user_id}"
-        try:
-            return render_progress(record, title, self.charts_dir, owner, self.clock().date())
-        except Exception:  # a chart is a bonus: the text stats still go out
-            log.exception("could not draw the stats chart")
-            return None
+        directory, today = self.charts_dir, self.clock().date()
+
+        def draw() -> Path | None:
+            try:
+                return render_progress(record, title, directory, owner, today)
+            except Exception:  # a chart is a bonus: the text stats still go out
+                log.exception("could not draw the stats chart")
+                return None
+
+        return draw
 
     def team_stats(self, place: Place) -> str:
         from bot.stats import team_stats_text

@@ -7,6 +7,7 @@ that every adapter can render; user-supplied text inside it is already defanged
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -81,6 +82,9 @@ class Outgoing:
     hidden_votes: bool = False
     image: Path | None = None
     fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # Draws a PNG for this message when called (slow: the router calls it off the event loop, and only for
+    # adapters that can attach images); its result becomes `image`.
+    chart: Callable[[], Path | None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def private(self) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from adapters.base import ChatAdapter, DeliveryError
 from bot.engine import QuizEngine
@@ -33,31 +35,42 @@ class Router:
             self.metrics.handler_seconds.observe(time.perf_counter() - started)
 
     async def deliver(self, messages: list[Outgoing]) -> None:
+        failed: dict[int, str] = {}  # round id -> why its post was refused, for the confirmations after it
         for message in messages:
-            await self.deliver_one(message)
+            if message.kind is Kind.NOTICE and message.round_id in failed:
+                message = replace(message, text=f"I could not post that round: {failed[message.round_id]} "
+                                                "It is kept and retried every minute.")
+            problem = await self.deliver_one(message)
+            if problem and message.round_id is not None:
+                failed[message.round_id] = problem
 
-    async def deliver_one(self, message: Outgoing) -> None:
+    async def deliver_one(self, message: Outgoing) -> str | None:
+        """Send one message; returns the platform's refusal, worded for admins, if there was one."""
         adapter = self.adapters.get(message.place.platform)
         if adapter is None:
             log.warning("no adapter for platform %s; message dropped", message.place.platform)
-            return
+            return None
+        if message.chart is not None:
+            image = await asyncio.to_thread(message.chart) if getattr(adapter, "attaches_images", False) else None
+            message = replace(message, image=image, chart=None)
         is_post = message.kind is Kind.ROUND and message.round_id is not None
         if is_post:
             if message.round_id in self._posting:
-                return
+                return None
             self._posting.add(message.round_id)
         try:
             sent = await adapter.send(message)
         except DeliveryError as error:
             log.warning("delivery failed in %s/%s: %s", message.place.platform, message.place.channel, error.problem)
             self.engine.report_problem(message.place.platform, message.place.workspace, error.problem)
-            return
+            return error.problem
         except Exception:  # a platform hiccup must not take the bot down
             log.exception("delivery failed in %s/%s", message.place.platform, message.place.channel)
-            return
+            return "the platform did not answer."
         finally:
             if is_post:
                 self._posting.discard(message.round_id)
         if is_post and sent is not None:
             self.engine.round_posted(message.round_id, sent.message_id, sent.thread_id)
             self.metrics.rounds_posted += 1
+        return None

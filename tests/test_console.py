@@ -42,6 +42,8 @@ def test_round_end_to_end_with_three_members(tmp_path):
         assert any(line.split()[1] == "bob" and line.split()[2] == "0" for line in ranking)
         bot.send("/quiz stats")
         bot.expect("Answered correctly: 1/1")
+        chart = bot.expect("Chart written to").split("Chart written to ", 1)[1]
+        assert open(chart, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
         assert bot.close() == 0
     finally:
         if bot.proc.poll() is None:

@@ -28,6 +28,7 @@ OOPS = "Something went wrong on my side; nothing you sent was lost. Try again in
 
 class DiscordAdapter:
     platform = "discord"
+    attaches_images = True
 
     def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0,
                  connect_timeout: float = CONNECT_TIMEOUT) -> None:
