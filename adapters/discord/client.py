@@ -17,6 +17,7 @@ from discord import app_commands
 
 from adapters.discord import custom_ids
 from adapters.discord.commands import build_quiz, raw_command_text
+from adapters.discord.pacing import Pacer, pace_requests
 from adapters.discord.views import DYNAMIC_ITEMS, ButtonSink, form_text
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class StudyClient(discord.Client):
         self.tree.add_command(build_quiz(levels, sink.on_command), guild=self.command_guild)
         self.ready_event = asyncio.Event()
         _guard_parsers(self._connection.parsers)
+        pace_requests(self.http, Pacer())
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)

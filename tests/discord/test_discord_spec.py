@@ -26,7 +26,8 @@ async def _every_kind_of_call(bot, standin) -> None:
     """A day on Discord that makes every kind of REST call the bot knows."""
     ada = standin.member("1300000000000000001", "Ada")
     admin = standin.member("1300000000000000009", "Boss", admin=True)
-    await bot.scheduler.daily("discord", GUILD)  # post, reactions, thread
+    await bot.scheduler.daily("discord", GUILD)  # the post; its reactions and thread follow
+    await bot.adapter.delivery.settle(5)
     rnd = only_round(bot)
     await standin.react(rnd.message_id, CHANNEL, "1️⃣", ada)
     await standin.say_in_thread(rnd.thread_id, "attention replaced recurrence", standin.member("13000002", "Grace"))

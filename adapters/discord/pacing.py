@@ -1,0 +1,45 @@
+"""Keep under Discord's global limit of 50 REST requests per second.
+
+discord.py learns per-route limits from response headers, but the global
+limit only shows up as a 429 after it is exceeded; when a thousand daily
+posts go out at once, those 429s pile up and requests fail after their
+retries. So every request waits its turn here first, in arrival order, spaced
+evenly. Interaction responses and webhooks (follow-ups) are not bound to the
+global limit, so a member's /quiz is never queued behind a fan-out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+GLOBAL_PER_SECOND = 49  # one under Discord's 50, so no one-second window ever holds more than 50
+EXEMPT = ("/interactions/", "/webhooks/")
+
+
+class Pacer:
+    def __init__(self, per_second: float = GLOBAL_PER_SECOND) -> None:
+        self.interval = 1.0 / per_second
+        self.next_slot = 0.0
+        self.lock = asyncio.Lock()  # waiters are served first come, first served
+
+    async def wait(self) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            if self.next_slot > now:
+                await asyncio.sleep(self.next_slot - now)
+            self.next_slot = max(now, self.next_slot) + self.interval
+
+
+def pace_requests(http: Any, pacer: Pacer) -> None:
+    """Route discord.py's HTTPClient.request through the pacer (the one door every REST call goes through)."""
+    request: Callable[..., Awaitable[Any]] = http.request
+
+    async def paced(route: Any, *args: Any, **kwargs: Any) -> Any:
+        if not str(getattr(route, "path", "")).startswith(EXEMPT):
+            await pacer.wait()
+        return await request(route, *args, **kwargs)
+
+    http.request = paced
