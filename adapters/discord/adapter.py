@@ -21,6 +21,9 @@ from bot.events import ChoiceMade, CommandInvoked, Inbound, Outgoing, WrittenAns
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 60.0  # seconds start() waits for the gateway before giving up
+# discord.py waits this long after the last GUILD_CREATE before it calls the client ready (its default: 2 s).
+# Servers stream in right after READY; one that comes later is simply handled when it arrives.
+GUILD_READY_TIMEOUT = 0.5
 STOP_TIMEOUT = 4.0
 GONE = "That question is no longer open. `/quiz` gives you a new one."
 OOPS = "Something went wrong on my side; nothing you sent was lost. Try again in a moment."
@@ -30,7 +33,7 @@ class DiscordAdapter:
     platform = "discord"
     attaches_images = True
 
-    def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0,
+    def __init__(self, settings: Settings, *, guild_ready_timeout: float = GUILD_READY_TIMEOUT,
                  connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.settings = settings
         self.guild_ready_timeout = guild_ready_timeout  # how long discord.py waits for servers after READY

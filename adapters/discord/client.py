@@ -106,7 +106,7 @@ class QuizTree(app_commands.CommandTree):
 
 class StudyClient(discord.Client):
     def __init__(self, sink: EventSink, levels: tuple[str, ...], guild_id: int | None, message_content: bool,
-                 guild_ready_timeout: float = 2.0) -> None:
+                 guild_ready_timeout: float = 0.5) -> None:
         super().__init__(intents=intents(message_content), allowed_mentions=discord.AllowedMentions.none(),
                          max_messages=None, chunk_guilds_at_startup=False, guild_ready_timeout=guild_ready_timeout)
         self.sink = sink
