@@ -65,8 +65,11 @@ def reveal_text(question: Question, answers: list[Answer], names_right: list[str
     if written:
         lines.append("**Written answers:**")
         for answer in written[:MAX_LISTED]:
-            made = sum(answer.found or [])
-            lines.append(f"- {name_of(answer.name)}: {made}/{len(question.key_points)} key points")
+            found = answer.found or []
+            made = sum(found)
+            missed = [p for p, ok in zip(question.key_points, found) if not ok]
+            note = f" (missed: {'; '.join(missed)})" if missed and made else ""
+            lines.append(f"- {name_of(answer.name)}: {made}/{len(question.key_points)} key points{note}")
         if len(written) > MAX_LISTED:
             lines.append(f"- and {len(written) - MAX_LISTED} more")
     scored = sorted((a for a in answers if a.points), key=lambda a: (-a.points, a.name))

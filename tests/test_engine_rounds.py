@@ -98,8 +98,11 @@ def test_pick_and_written_answer_add_up(engine, place, clock):
     answer(engine, ALICE, question.correct, message)
     engine.handle(WrittenAnswer(ALICE, question.key_points[0], round_id=message.round_id))
     clock.advance(hours=1)
-    engine.reveal(message.round_id)
+    [reveal] = [m for m in engine.reveal(message.round_id) if m.kind is Kind.REVEAL]
     stored = engine.store.answer(message.round_id, ALICE.user_id)
+    missed = [p for p, ok in zip(question.key_points, stored.found) if not ok]
+    assert stored.found[0] and missed  # the reveal names what the written answer missed, for everyone to learn
+    assert f"alice: {sum(stored.found)}/{len(question.key_points)} key points (missed: {'; '.join(missed)})" in reveal.text
     expected_written = round(10 * stored.score)
     assert 0 < expected_written < 10
     assert stored.points == 10 + expected_written

@@ -49,6 +49,23 @@ def test_shipped_bank_covers_every_seed_topic():
     covered = {c for q in bank.questions for c in q.covers}
     assert seed_ids - covered == set()
     assert covered - seed_ids == set()
+    thin = {seed: n for seed in seed_ids if (n := sum(seed in q.covers for q in bank.questions)) < 3}
+    assert thin == {}, "every seed topic needs at least 3 questions"
+
+
+def test_shipped_bank_size_per_level():
+    bank, _ = check_bank(REPO / "questions.yaml")
+    counts = {level: len(bank.of_level(level)) for level in bank.levels}
+    assert len(bank.questions) >= 200
+    assert all(counts[level] >= 35 for level in ("basic", "intermediate", "advanced", "prompt-engineering"))
+    assert counts["career"] >= 15
+
+
+def test_shipped_bank_passes_the_strict_lint():
+    from bot.lint import lint
+
+    bank, _ = check_bank(REPO / "questions.yaml")
+    assert lint(bank, REPO / "questions.yaml") == []
 
 
 def test_good_bank_parses(mini_bank):

@@ -108,7 +108,10 @@ class ThreadAnswer:
 
 def thread_answer(event: dict, bot_user_id: str | None) -> ThreadAnswer | None:
     """A member's new reply in a thread; edits, deletions, bots and top-level messages are not answers."""
-    if event.get("subtype") not in ANSWER_SUBTYPES or event.get("bot_id") or event.get("hidden"):
+    subtype = event.get("subtype")
+    if not (subtype is None or isinstance(subtype, str)) or subtype not in ANSWER_SUBTYPES:
+        return None
+    if event.get("bot_id") or event.get("hidden"):
         return None
     user, channel = _text(event.get("user")), _text(event.get("channel"))
     ts, root = _text(event.get("ts")), _text(event.get("thread_ts"))
@@ -154,7 +157,7 @@ def interaction(body: dict) -> Interaction | None:
 def _action_id(body: dict) -> str:
     actions = body.get("actions")
     if isinstance(actions, list) and actions and isinstance(actions[0], dict):
-        return actions[0].get("action_id") or ""
+        return _text(actions[0].get("action_id")) or ""
     return ""
 
 
@@ -186,6 +189,8 @@ def modal_answer(body: dict) -> ModalAnswer | None:
     user = body.get("user") if isinstance(body.get("user"), dict) else {}
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
+        if not isinstance(meta, dict):
+            return None
         round_id = int(meta["round_id"])
         text = view["state"]["values"]["answer"]["answer"]["value"] or ""
     except (ValueError, KeyError, TypeError):
