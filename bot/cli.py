@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"configuration error: {error}")
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        sys.stderr.close()
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
