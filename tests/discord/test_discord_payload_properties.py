@@ -6,7 +6,6 @@ import asyncio
 import random
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,28 +19,9 @@ from bot.router import Router
 from bot.store import Store
 from discord_rig import CHANNEL, GUILD, Clock
 from discord_standin import DiscordStandIn, sample
+from tests.payload_fuzz import mangled
 
-JUNK = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.text(max_size=40),
-                 st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
-                 st.sampled_from(["1️⃣", "@everyone", "", "0", "x" * 3000]))
 BANK = load_bank(DEFAULT_QUESTIONS)
-
-
-@st.composite
-def mangled(draw, payload: Any) -> Any:
-    if isinstance(payload, dict):
-        out = {}
-        for key, value in payload.items():
-            action = draw(st.sampled_from(["keep", "keep", "keep", "drop", "junk", "recurse"]))
-            if action == "drop":
-                continue
-            out[key] = draw(JUNK) if action == "junk" else draw(mangled(value)) if action == "recurse" else value
-        return out
-    if isinstance(payload, list):
-        return [draw(mangled(item)) for item in payload]
-    return draw(st.one_of(st.just(payload), JUNK))
-
-
 EVENTS = st.one_of(
     st.tuples(st.just("MESSAGE_REACTION_ADD"), mangled(sample("message_reaction_add"))),
     st.tuples(st.just("MESSAGE_CREATE"), mangled(sample("message_create_in_thread"))),

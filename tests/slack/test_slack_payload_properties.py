@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.slack import translate
+from tests.payload_fuzz import mangled
 
 PAYLOADS = Path(__file__).parent / "payloads"
-JUNK = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=50),
-                 st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
-                 st.sampled_from(["@everyone", "<!channel>", "U0", "", "x" * 5000, "one", "studybot:pick:1:9"]))
 
 
 def sample(name: str) -> dict:
     return json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
-
-
-@st.composite
-def mangled(draw, payload: Any) -> Any:
-    """The payload with keys dropped and values swapped for junk, at any depth."""
-    if isinstance(payload, dict):
-        out = {}
-        for key, value in payload.items():
-            action = draw(st.sampled_from(["keep", "keep", "keep", "drop", "junk", "recurse"]))
-            if action == "drop":
-                continue
-            out[key] = draw(JUNK) if action == "junk" else draw(mangled(value)) if action == "recurse" else value
-        return out
-    if isinstance(payload, list):
-        return [draw(mangled(item)) for item in payload]
-    return draw(st.one_of(st.just(payload), JUNK))
 
 
 def events(name: str):
