@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -466,6 +466,3 @@ def judge(answer: Answer, question: Question) -> Judgement:
         grade_text = lambda q, r=result: texts.grade_feedback(q, r)  # noqa: E731
     return Judgement(correct, score, points, found, grade_text)
 
-
-def with_channel(settings: ChannelSettings, channel: str) -> ChannelSettings:
-    return replace(settings, channel=channel)

@@ -20,9 +20,6 @@ from bot.clock import iso, parse_iso
 from bot.migrations import migrations
 from bot.models import ChannelSettings, Member, Place
 
-SCHEMA_VERSION = len(migrations._migrations)
-
-
 @dataclass(frozen=True)
 class Round:
     id: int
@@ -151,9 +148,6 @@ class Store:
     def row(self, sql: str, params: Iterable | dict = ()) -> dict | None:
         found = self.rows(sql, params)
         return found[0] if found else None
-
-    def schema_version(self) -> int:
-        return len(migrations.applied(self.db))
 
     # ---- workspace settings --------------------------------------------------
 

@@ -1,0 +1,48 @@
+"""The SQLite file: pragmas, migrations applied at start, and the constraints that keep rounds honest."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlite_utils import Database
+
+from bot.migrations import migrations
+from bot.models import Place
+from bot.store import Store
+
+
+def test_pragmas_and_migrations(tmp_path):
+    store = Store.open(tmp_path / "s.db")
+    pragma = lambda name: store.db.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+    assert pragma("journal_mode") == "wal" and pragma("foreign_keys") == 1 and pragma("busy_timeout") >= 5000
+    assert [m.name for m in migrations.applied(store.db)] == ["m001_core", "m002_study"]
+    store.close()
+
+
+def test_an_older_database_is_migrated_at_start(tmp_path):
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="m002_study")
+    assert not old["cards"].exists()
+    old.close()
+    store = Store.open(path)
+    assert store.db["cards"].exists() and store.db["reminders"].exists()
+    store.close()
+    again = Store.open(path)  # nothing applied twice
+    assert len(migrations.applied(again.db)) == 2
+    again.close()
+
+
+def test_one_daily_round_per_channel_and_date_and_answers_need_their_round(tmp_path, clock):
+    store = Store.open(tmp_path / "s.db")
+    place = Place("slack", "T1", "C1")
+    first = store.create_round(place, "daily", "q1", "basic", clock(), daily_date="2026-11-23")
+    assert first is not None
+    assert store.create_round(place, "daily", "q2", "basic", clock(), daily_date="2026-11-23") is None
+    assert store.create_round(place, "daily", "q2", "basic", clock(), daily_date="2026-11-24") is not None
+    assert store.create_round(place, "post", "q3", "basic", clock()) is not None  # posts are not limited
+    with pytest.raises(sqlite3.IntegrityError):
+        store.db.execute("INSERT INTO answers (round_id, platform, workspace, user_id, name, answered_at) "
+                         "VALUES (999, 'slack', 'T1', 'U1', 'x', 'now')")
+    store.close()
