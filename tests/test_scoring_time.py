@@ -176,3 +176,33 @@ def test_weekly_board_posts_last_week_once(engine, clock):
     assert board.kind is Kind.BOARD and board.place == place and "2026-11-23" in board.title
     assert "alice" in board.text and board.to is None
     assert engine.weekly_board("slack", "T1") == []
+
+
+async def test_setup_reschedules_the_daily_and_weekly_jobs(engine, clock, place):
+    from bot.scheduler import QuizScheduler
+
+    sent = []
+
+    async def deliver(messages):
+        sent.extend(messages)
+
+    scheduler = QuizScheduler(engine, deliver)
+    await scheduler.start()
+    try:
+        assert scheduler.scheduler.get_job("daily:console:local") is None  # no channel yet
+        admin = member("admin")
+        engine.handle(CommandInvoked(admin, place, "setup channel=here time=07:30 days=mon-fri "
+                                                   "timezone=Europe/Berlin weekly=\"fri 16:00\"", is_admin=True))
+        daily = scheduler.scheduler.get_job("daily:console:local")
+        weekly = scheduler.scheduler.get_job("weekly:console:local")
+        fire = daily.trigger.get_next_fire_time(None, clock())
+        assert fire.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %H:%M") == "Tue 07:30"  # clock: Mon 10:00 Berlin
+        assert weekly.trigger.get_next_fire_time(None, clock()).astimezone(ZoneInfo("Europe/Berlin")).strftime(
+            "%a %H:%M") == "Fri 16:00"
+        engine.handle(CommandInvoked(admin, place, "setup time=off weekly=off", is_admin=True))
+        assert scheduler.scheduler.get_job("daily:console:local") is None
+        assert scheduler.scheduler.get_job("weekly:console:local") is None
+        [post] = engine.post_round(place, None)  # a round opened by a command gets its reveal job
+        assert scheduler.scheduler.get_job(f"reveal:{post.round_id}") is not None
+    finally:
+        scheduler.shutdown()
