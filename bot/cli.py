@@ -84,7 +84,7 @@ def _bank_path(args_file: Path | None, settings: Settings | None = None) -> Path
 
 def cmd_run(_: argparse.Namespace) -> int:
     from bot.logs import setup_logging
-    from bot.runtime import Runtime
+    from bot.runtime import Runtime, preflight
     from bot.store import Store
 
     settings = load_settings()
@@ -97,12 +97,13 @@ def cmd_run(_: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     console_only = settings.platforms == ["console"]
     setup_logging(settings.secrets(), settings.log_json, logging.WARNING if console_only else logging.INFO)
-    try:
-        store = Store.open(settings.db_path)
-    except Exception as error:  # sqlite3 errors, unwritable directory
-        return _fail(f"STUDYBOT_DB: cannot open {settings.db_path}: {error}")
 
     async def go() -> int:
+        await preflight(settings)  # a refused token stops the start here, before the database exists
+        try:
+            store = Store.open(settings.db_path)
+        except Exception as error:  # sqlite3 errors, unwritable directory
+            return _fail(f"STUDYBOT_DB: cannot open {settings.db_path}: {error}")
         return await Runtime(settings, bank, store).run()
 
     return asyncio.run(go())

@@ -38,6 +38,18 @@ def build_adapters(settings: Settings, stop: asyncio.Event) -> dict[str, ChatAda
     return adapters
 
 
+async def preflight(settings: Settings) -> None:
+    """Check the platform tokens before the database is touched: a refused token is a bad configuration."""
+    if settings.discord_token:
+        from adapters.discord import DiscordAdapter
+
+        await DiscordAdapter.check(settings)
+    if settings.slack_bot_token:
+        from adapters.slack import SlackAdapter
+
+        await SlackAdapter(settings).check()
+
+
 class Runtime:
     def __init__(self, settings: Settings, bank: Bank, store: Store) -> None:
         self.settings = settings

@@ -9,9 +9,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bot.logs import JsonFormatter, Redactor
 from tests.console_process import ConsoleProcess, console_env
@@ -136,5 +138,36 @@ def test_bad_token_is_not_echoed_by_a_failed_start(tmp_path):
                             timeout=60, env=console_env(tmp_path, DISCORD_TOKEN=token,
                                                         DISCORD_API_URL=f"http://127.0.0.1:{port}/api/v10",
                                                         DISCORD_GATEWAY_URL=f"ws://127.0.0.1:{port}/"))
-    assert result.returncode != 0
+    assert result.returncode == 2 and "DISCORD_API_URL: cannot reach Discord" in result.stderr
     assert token not in result.stderr and token not in result.stdout
+    assert not (tmp_path / "studybot.db").exists()
+
+
+class Refuses(BaseHTTPRequestHandler):
+    """Discord's answer to a revoked token: 401 on every call."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        body = b'{"message": "401: Unauthorized", "code": 0}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_refused_token_stops_the_start_with_status_2_before_the_database(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuses)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        token = "MTA1OTk5OTk5OTk5OTk5OTk5.Gx1yZ2.revoked-token-abcdefghijklmnopqr"
+        api = f"http://127.0.0.1:{server.server_address[1]}/api/v10"
+        result = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, capture_output=True, text=True,
+                                timeout=60, env=console_env(tmp_path, DISCORD_TOKEN=token, DISCORD_API_URL=api))
+    finally:
+        server.shutdown()
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN: Discord refused this token" in result.stderr and token not in result.stderr
+    assert not (tmp_path / "studybot.db").exists()

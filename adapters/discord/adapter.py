@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import discord
 
 from adapters.base import Hub, Sent
@@ -44,6 +45,22 @@ class DiscordAdapter:
         self._task: asyncio.Task | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
+
+    @staticmethod
+    async def check(settings: Settings) -> None:
+        """Ask Discord who the token belongs to, before anything else starts; raises ConfigError if refused."""
+        url = settings.discord_api_url.rstrip("/") + "/users/@me"
+        headers = {"Authorization": f"Bot {settings.discord_token}", "User-Agent": "studybot"}
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
+                async with session.get(url, headers=headers) as response:
+                    status = response.status
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:
+            raise ConfigError("DISCORD_API_URL", f"cannot reach Discord at {settings.discord_api_url} "
+                                                 f"({type(error).__name__})") from None
+        if status == 401:
+            raise ConfigError("DISCORD_TOKEN", "Discord refused this token; copy it again from the Bot page "
+                                               "of the Developer Portal") from None
 
     async def start(self, hub: Hub) -> None:
         if not self.settings.discord_token:

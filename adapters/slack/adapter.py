@@ -77,6 +77,10 @@ class SlackAdapter:
         log.info("Slack: workspace %s as %s (%s mode)", installed.team_id, installed.bot_name,
                  "Socket" if self.socket_mode else "HTTP")
 
+    async def check(self) -> None:
+        """The tokens, checked before anything else starts; raises ConfigError naming the refused one."""
+        await self._connect()
+
     async def _connect(self) -> Installation:
         """Check both tokens before serving: a wrong one stops the start with a message naming it."""
         installed = await self._checked("SLACK_BOT_TOKEN", self.workspaces.connect())
