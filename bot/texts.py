@@ -87,7 +87,8 @@ def _listing(items: list[str]) -> str:
 def grade_feedback(question: Question, grade: Grade) -> str:
     made = [p for p, ok in zip(question.key_points, grade.found) if ok]
     missed = [p for p, ok in zip(question.key_points, grade.found) if not ok]
-    lines = [f"Your written answer made {len(made)} of {len(question.key_points)} key points ({grade.score:.0%})."]
+    lines = [f"Your written answer made {len(made)} of {len(question.key_points)} key points "
+             f"(score {grade.score:.0%}, {grade.verdict})."]
     if made:
         lines.append("Covered: " + "; ".join(made))
     if missed:
