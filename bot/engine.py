@@ -19,7 +19,7 @@ from bot.clock import Clock, local_date, previous_week, system_clock, week_of
 from bot.commands import ADMIN_ONLY, Command, CommandError, parse
 from bot.config import Settings
 from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, WrittenAnswer
-from bot.grading import grade_question, points_for
+from bot.grading import Grade, grade_question, points_for
 from bot.metrics import Metrics
 from bot.models import Bank, ChannelSettings, Member, Place, Question
 from bot.selection import RECENT_DAYS, pick_for_channel, pick_for_member
@@ -113,9 +113,9 @@ class QuizEngine:
         if admin:
             notices = self.store.take_notices(ev.place.platform, ev.place.workspace, self.clock())
             out += [private("⚠️ " + n) for n in notices]
-        return out + self._run(command, ev, private)
+        return out + self._run(command, ev, admin, private)
 
-    def _run(self, command: Command, ev: CommandInvoked, private) -> list[Outgoing]:
+    def _run(self, command: Command, ev: CommandInvoked, admin: bool, private) -> list[Outgoing]:
         if command.name == "quiz":
             return self.personal_round(ev.member, ev.place, command.level)
         if command.name == "post":
@@ -126,7 +126,7 @@ class QuizEngine:
                             title="Leaderboard: " + ("this week" if scope == "week" else "all time"))]
         if command.name == "stats":
             if command.args == ("team",):
-                if not (ev.is_admin or ev.member.user_id in self.settings.admins):
+                if not admin:
                     return [private("`/quiz stats team` is for admins.")]
                 return [private(self.team_stats(ev.place), Kind.STATS, title="Team: weakest topics")]
             return self.member_stats(ev.member, ev.place)
@@ -234,8 +234,8 @@ class QuizEngine:
         parts = []
         if answer.choice is not None:
             parts.append(texts.choice_feedback(question, answer.choice))
-        if result.grade_text:
-            parts.append(result.grade_text(question))
+        if result.grade:
+            parts.append(texts.grade_feedback(question, result.grade))
         parts.append("**Model answer**\n" + texts.reflow(question.answer))
         return [Outgoing(Kind.FEEDBACK, rnd.place, "\n\n".join(parts), title=f"{question.level} · {question.topic}",
                          round_id=rnd.id, to=member)]
@@ -335,9 +335,9 @@ class QuizEngine:
         out = [Outgoing(Kind.REVEAL, thread, texts.reveal_text(question, judged, right),
                         title=f"Answer · {question.level} · {question.topic}", round_id=round_id)]
         for answer, result in results:
-            if result.grade_text:
-                out.append(Outgoing(Kind.FEEDBACK, thread, result.grade_text(question), round_id=round_id,
-                                    to=Member(rnd.place.platform, answer.user_id, answer.name)))
+            if result.grade:
+                out.append(Outgoing(Kind.FEEDBACK, thread, texts.grade_feedback(question, result.grade),
+                                    round_id=round_id, to=Member(rnd.place.platform, answer.user_id, answer.name)))
         if rnd.message_id:
             closed = texts.round_body(question) + f"\n\n**Closed.** Answer: {question.correct}. {question.correct_text}"
             out.append(Outgoing(Kind.CLOSED, rnd.place, closed, title=self.round_post(rnd, question).title,
@@ -446,23 +446,24 @@ class QuizEngine:
 @dataclass(frozen=True)
 class Judgement:
     correct: bool
-    score: float | None
     points: int
-    found: list[bool] | None
-    grade_text: Callable[[Question], str] | None = None
+    grade: Grade | None = None  # for a written answer
+
+    @property
+    def score(self) -> float | None:
+        return self.grade.score if self.grade else None
+
+    @property
+    def found(self) -> list[bool] | None:
+        return list(self.grade.found) if self.grade else None
 
 
 def judge(answer: Answer, question: Question) -> Judgement:
     """Points for one answer (README, Scoring): 10 for the right pick, up to 10 more for a written answer."""
-    points = CHOICE_POINTS if answer.choice == question.correct else 0
     correct = answer.choice == question.correct
-    score = found = grade_text = None
-    if answer.text:
-        result = grade_question(answer.text, question)
-        score, found = result.score, list(result.found)
-        points += points_for(result.score)
-        if answer.choice is None:
-            correct = result.passed
-        grade_text = lambda q, r=result: texts.grade_feedback(q, r)  # noqa: E731
-    return Judgement(correct, score, points, found, grade_text)
+    points = CHOICE_POINTS if correct else 0
+    if not answer.text:
+        return Judgement(correct, points)
+    grade = grade_question(answer.text, question)
+    return Judgement(correct if answer.choice is not None else grade.passed, points + points_for(grade.score), grade)
 

@@ -101,23 +101,22 @@ def register(app: AsyncApp, adapter: SlackAdapter) -> None:
             member = await adapter.member(team, answer.user_id)
             await adapter.run(answer.event(member), ReplyTo(answer.user_id, answer.channel, answer.response_url))
 
-    @app.event("reaction_added")
-    async def reaction(body: dict, event: dict):
-        async with adapter.working("reaction_added"):
+    async def member_answer(what: str, body: dict, event: dict, draft_of) -> None:
+        """A reaction or a thread reply: translated to a draft, then run as the member's answer."""
+        async with adapter.working(what):
             team = translate.team_of(body)
-            draft = translate.reaction_answer(event, adapter.bot_user_id(team))
+            draft = draft_of(event, adapter.bot_user_id(team))
             if draft is None or team is None:
                 return
             await adapter.run(draft.event(await adapter.member(team, draft.user_id)), None)
 
+    @app.event("reaction_added")
+    async def reaction(body: dict, event: dict):
+        await member_answer("reaction_added", body, event, translate.reaction_answer)
+
     @app.event("message")
     async def message(body: dict, event: dict):
-        async with adapter.working("message"):
-            team = translate.team_of(body)
-            draft = translate.thread_answer(event, adapter.bot_user_id(team))
-            if draft is None or team is None:
-                return
-            await adapter.run(draft.event(await adapter.member(team, draft.user_id)), None)
+        await member_answer("message", body, event, translate.thread_answer)
 
     @app.event("app_home_opened")
     async def home(body: dict, event: dict):
