@@ -33,6 +33,13 @@ class ConsoleProcess:
         self.seen: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
 
+    def __enter__(self) -> ConsoleProcess:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.proc.poll() is None:  # a failed test must not leave the bot running
+            self.kill()
+
     def _pump(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:

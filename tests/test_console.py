@@ -10,8 +10,7 @@ from tests.console_process import ConsoleProcess, console_env
 
 
 def test_round_end_to_end_with_three_members(tmp_path):
-    bot = ConsoleProcess(console_env(tmp_path, STUDYBOT_REVEAL_AFTER="6s"), tmp_path)
-    try:
+    with ConsoleProcess(console_env(tmp_path, STUDYBOT_REVEAL_AFTER="6s"), tmp_path) as bot:
         bot.expect("studybot console")
         bot.send("/quiz post advanced")
         header = bot.expect(r"─── Quiz · advanced · .*\[round (\d+)\]")
@@ -45,15 +44,11 @@ def test_round_end_to_end_with_three_members(tmp_path):
         chart = bot.expect("Chart written to").split("Chart written to ", 1)[1]
         assert open(chart, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
         assert bot.close() == 0
-    finally:
-        if bot.proc.poll() is None:
-            bot.kill()
     assert _db_value(tmp_path, "SELECT COUNT(*) FROM answers WHERE round_id = ?", round_id) == 3
 
 
 def test_personal_question_and_help(tmp_path):
-    bot = ConsoleProcess(console_env(tmp_path), tmp_path)
-    try:
+    with ConsoleProcess(console_env(tmp_path), tmp_path) as bot:
         bot.expect("studybot console")
         bot.send("/quiz career")
         bot.expect("Your question · career")
@@ -63,14 +58,10 @@ def test_personal_question_and_help(tmp_path):
         bot.send("/quiz help")
         bot.expect("/quiz leaderboard")
         assert bot.close() == 0
-    finally:
-        if bot.proc.poll() is None:
-            bot.kill()
 
 
 def test_bad_input_gets_a_message_and_no_crash(tmp_path):
-    bot = ConsoleProcess(console_env(tmp_path), tmp_path)
-    try:
+    with ConsoleProcess(console_env(tmp_path), tmp_path) as bot:
         bot.expect("studybot console")
         bot.send("/frobnicate")
         bot.expect("Unknown command /frobnicate")
@@ -101,9 +92,6 @@ def test_bad_input_gets_a_message_and_no_crash(tmp_path):
         bot.send("/quiz help")
         bot.expect("studybot help")
         assert bot.close() == 0
-    finally:
-        if bot.proc.poll() is None:
-            bot.kill()
     assert all("\x1b" not in line for line in bot.seen)
     texts = _db_rows(tmp_path, "SELECT text FROM answers WHERE text IS NOT NULL ORDER BY id")
     assert texts[0] == "x" * 10_000  # stored whole

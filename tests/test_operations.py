@@ -35,8 +35,7 @@ def get(url: str) -> tuple[int, str]:
 
 def test_health_and_metrics_in_console_mode(tmp_path):
     port = free_port()
-    bot = ConsoleProcess(console_env(tmp_path, STUDYBOT_HTTP_PORT=str(port), STUDYBOT_REVEAL_AFTER="5s"), tmp_path)
-    try:
+    with ConsoleProcess(console_env(tmp_path, STUDYBOT_HTTP_PORT=str(port), STUDYBOT_REVEAL_AFTER="5s"), tmp_path) as bot:
         bot.expect("studybot console")
         deadline = time.monotonic() + 10
         while True:
@@ -64,9 +63,6 @@ def test_health_and_metrics_in_console_mode(tmp_path):
         assert lines["studybot_reveal_lag_seconds_count"] == "1"
         assert "# TYPE studybot_handler_seconds histogram" in metrics
         assert bot.close() == 0
-    finally:
-        if bot.proc.poll() is None:
-            bot.kill()
 
 
 def test_sigterm_stops_cleanly_within_ten_seconds(tmp_path):
