@@ -41,6 +41,7 @@ class Hub(Protocol):
 
 class ChatAdapter(Protocol):
     platform: str
+    attaches_images: bool  # can it show a message's PNG (the router draws charts only for those that can)
 
     async def start(self, hub: Hub) -> None:
         """Connect and begin passing events to the hub; returns once connected."""

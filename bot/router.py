@@ -51,7 +51,7 @@ class Router:
             log.warning("no adapter for platform %s; message dropped", message.place.platform)
             return None
         if message.chart is not None:
-            image = await asyncio.to_thread(message.chart) if getattr(adapter, "attaches_images", False) else None
+            image = await asyncio.to_thread(message.chart) if adapter.attaches_images else None
             message = replace(message, image=image, chart=None)
         is_post = message.kind is Kind.ROUND and message.round_id is not None
         if is_post:

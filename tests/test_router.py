@@ -12,6 +12,7 @@ class RefusingChannel:
     """A platform whose channel refuses posts until `allowed` is set (as a missing permission would)."""
 
     platform = "console"
+    attaches_images = False
 
     def __init__(self) -> None:
         self.allowed = False

@@ -41,6 +41,7 @@ T = TypeVar("T")
 
 class SlackAdapter:
     platform = PLATFORM
+    attaches_images = False  # uploading files needs the files:write scope, which the app does not ask for
 
     def __init__(self, settings: Settings, host: str = "0.0.0.0") -> None:
         if not settings.slack_bot_token:
