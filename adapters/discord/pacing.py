@@ -20,17 +20,30 @@ EXEMPT = ("/interactions/", "/webhooks/")
 
 
 class Pacer:
-    def __init__(self, per_second: float = GLOBAL_PER_SECOND) -> None:
+    """Hands out send slots `interval` apart, in arrival order.
+
+    The promise is about slots, not wall-clock gaps: a request never starts
+    before its slot, and slots are evenly spaced. The clock and the sleep are
+    injectable so tests check that promise without depending on the machine's load.
+    """
+
+    def __init__(self, per_second: float = GLOBAL_PER_SECOND, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         self.interval = 1.0 / per_second
         self.next_slot = 0.0
+        self.clock = clock
+        self.sleep = sleep
         self.lock = asyncio.Lock()  # waiters are served first come, first served
 
-    async def wait(self) -> None:
+    async def wait(self) -> float:
+        """Wait for the next slot; returns the slot's time."""
         async with self.lock:
-            now = time.monotonic()
-            if self.next_slot > now:
-                await asyncio.sleep(self.next_slot - now)
-            self.next_slot = max(now, self.next_slot) + self.interval
+            now = self.clock()
+            slot = max(now, self.next_slot)
+            if slot > now:
+                await self.sleep(slot - now)
+            self.next_slot = slot + self.interval
+            return slot
 
 
 def pace_requests(http: Any, pacer: Pacer) -> None:
