@@ -12,15 +12,23 @@ class Question:
     topic: str
     covers: tuple[str, ...]
     question: str
-    choices: tuple[str, ...]
-    correct: int  # 1-based number of the right choice
+    choices: tuple[str, ...]  # empty for an open-ended question, answered in words only
+    correct: int  # 1-based number of the right choice; 0 for an open-ended question
     answer: str
     key_points: tuple[str, ...]
     line: int = 0  # where the question starts in its file, for messages
 
     @property
+    def is_open(self) -> bool:
+        return not self.choices
+
+    @property
     def correct_text(self) -> str:
-        return self.choices[self.correct - 1]
+        return self.choices[self.correct - 1] if self.choices else ""
+
+    @property
+    def wrong_choices(self) -> tuple[str, ...]:
+        return tuple(c for i, c in enumerate(self.choices, 1) if i != self.correct)
 
 
 @dataclass(frozen=True)

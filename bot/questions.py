@@ -17,7 +17,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.models import Bank, Question
 
-LIMITS = {"question": 300, "choice": 80, "answer": 1500, "topic": 60, "key_point": 200}
+LIMITS = {"question": 300, "choice": 80, "answer": 1500, "open_answer": 2500, "topic": 60, "key_point": 200}
+OPTIONAL = ("choices", "correct")  # both absent: an open-ended question, answered in words only
 FIELDS = ("id", "level", "topic", "covers", "question", "choices", "correct", "answer", "key_points")
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: same nodes, 10x faster
@@ -183,11 +184,14 @@ class _Reader:
         for key, (key_node, _) in fields.items():
             if key not in FIELDS:
                 self.fail(key_node, f"{label}: unknown field '{key}' (expected one of {', '.join(FIELDS)})")
-        for missing in (f for f in FIELDS if f not in fields):
+        is_open = not any(f in fields for f in OPTIONAL)
+        for missing in (f for f in FIELDS if f not in fields and not (is_open and f in OPTIONAL)):
             self.fail(node, f"{label}: missing field '{missing}'")
         values = self.question_fields(fields, label, levels)
         if len(self.problems) > before or values is None or qid is None:
             return None
+        if is_open:
+            values.update(choices=(), correct=0)
         return Question(id=qid, line=node.start_mark.line + 1, **values)
 
     def question_fields(self, fields: dict[str, tuple[Node, Node]], label: str, levels: list[str]) -> dict | None:
@@ -212,7 +216,8 @@ class _Reader:
         if (n := node("correct")) is not None:
             values["correct"] = self.correct(n, label, values.get("choices"))
         if (n := node("answer")) is not None:
-            values["answer"] = self.text(n, f"{label}: answer", LIMITS["answer"])
+            limit = LIMITS["answer"] if "choices" in fields else LIMITS["open_answer"]
+            values["answer"] = self.text(n, f"{label}: answer", limit)
         if (n := node("key_points")) is not None:
             points = self.texts(n, f"{label}: key_points", LIMITS["key_point"], 3, 6)
             values["key_points"] = tuple(points) if points is not None else None
