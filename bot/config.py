@@ -44,6 +44,9 @@ class Settings:
     admins: frozenset[str] = field(default_factory=frozenset)
     http_port: int | None = None
     log_json: bool = False
+    judge_url: str | None = None  # optional model judge: an OpenAI-compatible chat-completions base URL
+    judge_model: str | None = None
+    judge_api_key: str | None = None
 
     @property
     def platforms(self) -> list[str]:
@@ -52,7 +55,8 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or an error message."""
-        values = (self.discord_token, self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+        values = (self.discord_token, self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
+                  self.judge_api_key)
         return [v for v in values if v]
 
 
@@ -150,6 +154,9 @@ _PARSERS = {
     "STUDYBOT_ADMINS": ("admins", lambda t: frozenset(p.strip() for p in t.split(",") if p.strip())),
     "STUDYBOT_HTTP_PORT": ("http_port", _optional(_port)),
     "STUDYBOT_LOG_JSON": ("log_json", _flag),
+    "STUDYBOT_JUDGE_URL": ("judge_url", _optional(lambda t: _http_url(t))),
+    "STUDYBOT_JUDGE_MODEL": ("judge_model", _optional(str.strip)),
+    "STUDYBOT_JUDGE_API_KEY": ("judge_api_key", _optional(str.strip)),
 }
 
 
@@ -162,6 +169,19 @@ def _snowflake(text: str) -> str:
 def _url(text: str, schemes: tuple[str, ...]) -> str:
     if not text.strip().startswith(schemes):
         raise ValueError(f"{text!r} must start with {' or '.join(schemes)}")
+    return text.strip()
+
+
+def _http_url(text: str) -> str:
+    """An http(s) URL with a host; the value is not echoed (it may carry credentials)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host, such as http://127.0.0.1:11434/v1")
     return text.strip()
 
 
@@ -199,3 +219,5 @@ def _check_together(settings: Settings) -> None:
         )
     if settings.slack_app_token and not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN", "is needed when SLACK_APP_TOKEN is set")
+    if settings.judge_url and not settings.judge_model:
+        raise ConfigError("STUDYBOT_JUDGE_MODEL", "is needed when STUDYBOT_JUDGE_URL is set (the model's name)")
