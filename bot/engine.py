@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from bot import texts
 from bot.channel_setup import apply_setup
@@ -46,10 +47,17 @@ class SettingsChanged:
 EngineEvent = RoundOpened | SettingsChanged
 
 
+class AsyncGrader(Protocol):
+    """Grades written answers without blocking the event loop (bot.judge.Judge); one grade per item, in order."""
+
+    async def grade_many(self, items: Sequence[tuple[str, Question]]) -> list[Grade]: ...
+
+
 class QuizEngine:
     def __init__(
         self, store: Store, bank: Bank, settings: Settings,
         clock: Clock = system_clock, rng: random.Random | None = None, metrics: Metrics | None = None,
+        grader: AsyncGrader | None = None,
     ) -> None:
         self.store = store
         self.bank = bank
@@ -59,6 +67,8 @@ class QuizEngine:
         self.metrics = metrics or Metrics()
         self.listeners: list[Callable[[EngineEvent], None]] = []
         self.study = None  # set by bot.study when spaced repetition is wired in
+        self.grader = grader  # optional (the model judge): grades a channel round's written answers at the reveal
+        self._pregrading: set[int] = set()
         self.charts_dir = settings.db_path.resolve().parent / "charts"
 
     def _emit(self, event: EngineEvent) -> None:
@@ -307,8 +317,36 @@ class QuizEngine:
                 out += self.reveal(rnd.id)
         return out
 
-    def reveal(self, round_id: int) -> list[Outgoing]:
-        """Close a channel round once: score it and say what the answer was."""
+    async def reveal_due_async(self) -> list[Outgoing]:
+        """reveal_due(), with the written answers graded by the optional async grader first."""
+        now = self.clock()
+        out = []
+        for rnd in self.store.open_channel_rounds():
+            if rnd.deadline and rnd.deadline <= now:
+                out += await self.reveal_async(rnd.id)
+        return out
+
+    async def reveal_async(self, round_id: int) -> list[Outgoing]:
+        """reveal(), with the written answers graded first by the optional async grader (concurrently, off the loop).
+
+        Without a grader this is reveal(). An answer the grader did not see is graded by the built-in grader.
+        """
+        rnd = self.store.round(round_id)
+        question = self.bank.get(rnd.question_id) if rnd else None
+        if self.grader is None or rnd is None or question is None or not rnd.is_open:
+            return self.reveal(round_id)
+        if round_id in self._pregrading:
+            return []  # another reveal of this round is grading it now, and delivers it
+        self._pregrading.add(round_id)
+        try:
+            written = [a for a in self.store.answers(round_id) if a.text]
+            grades = await self.grader.grade_many([(a.text, question) for a in written])
+            return self.reveal(round_id, {a.id: g for a, g in zip(written, grades)})
+        finally:
+            self._pregrading.discard(round_id)
+
+    def reveal(self, round_id: int, grades: dict[int, Grade] | None = None) -> list[Outgoing]:
+        """Close a channel round once: score it and say what the answer was (`grades`: answer id -> grade made)."""
         now = self.clock()
         with self.store.transaction():
             if not self.store.close_round(round_id, now):
@@ -320,7 +358,7 @@ class QuizEngine:
             if question is None:
                 log.warning("round %s: question %s is no longer in the bank; closed unscored", round_id, rnd.question_id)
                 return []
-            results = self._score(rnd, question, answers)
+            results = self._score(rnd, question, answers, grades or {})
         self.metrics.reveals += 1
         if rnd.deadline:
             self.metrics.reveal_lag_seconds.observe(max(0.0, (now - rnd.deadline).total_seconds()))
@@ -336,7 +374,9 @@ class QuizEngine:
                         title=f"Answer · {question.level} · {question.topic}", round_id=round_id)]
         for answer, result in results:
             if result.grade:
-                out.append(Outgoing(Kind.FEEDBACK, thread, texts.grade_feedback(question, result.grade),
+                note = getattr(result.grade, "note", "")  # a JudgeGrade says which grader graded it
+                feedback = texts.grade_feedback(question, result.grade) + (f"\n{note}" if note else "")
+                out.append(Outgoing(Kind.FEEDBACK, thread, feedback,
                                     round_id=round_id, to=Member(rnd.place.platform, answer.user_id, answer.name)))
         if rnd.message_id:
             closed = texts.round_body(question) + f"\n\n**Closed.** Answer: {question.correct}. {question.correct_text}"
@@ -344,11 +384,12 @@ class QuizEngine:
                                 choices=question.choices, round_id=round_id, edit_of=rnd.message_id))
         return out
 
-    def _score(self, rnd: Round, question: Question, answers: list[Answer]) -> list[tuple[Answer, Judgement]]:
+    def _score(self, rnd: Round, question: Question, answers: list[Answer],
+               grades: dict[int, Grade]) -> list[tuple[Answer, Judgement]]:
         week = week_of(rnd.posted_at, rnd.timezone)
         results = []
         for answer in answers:
-            result = judge(answer, question)
+            result = judge(answer, question, grades.get(answer.id))
             self.store.set_result(answer.id, result.correct, result.score, result.points, result.found)
             self.store.add_score(rnd.place.platform, rnd.place.workspace, week, answer.user_id, answer.name,
                                  result.points, result.correct)
@@ -458,12 +499,15 @@ class Judgement:
         return list(self.grade.found) if self.grade else None
 
 
-def judge(answer: Answer, question: Question) -> Judgement:
-    """Points for one answer (README, Scoring): 10 for the right pick, up to 10 more for a written answer."""
+def judge(answer: Answer, question: Question, grade: Grade | None = None) -> Judgement:
+    """Points for one answer (README, Scoring): 10 for the right pick, up to 10 more for a written answer.
+
+    `grade`: the written answer's grade when it was made already (by the optional async grader).
+    """
     correct = answer.choice == question.correct
     points = CHOICE_POINTS if correct else 0
     if not answer.text:
         return Judgement(correct, points)
-    grade = grade_question(answer.text, question)
+    grade = grade or grade_question(answer.text, question)
     return Judgement(correct if answer.choice is not None else grade.passed, points + points_for(grade.score), grade)
 

@@ -10,6 +10,7 @@ from contextlib import suppress
 from adapters.base import ChatAdapter
 from bot.config import Settings
 from bot.engine import QuizEngine
+from bot.judge import Judge
 from bot.metrics import Metrics
 from bot.models import Bank
 from bot.router import Router
@@ -55,7 +56,7 @@ class Runtime:
         self.settings = settings
         self.stop_event = asyncio.Event()
         self.metrics = Metrics()
-        self.engine = QuizEngine(store, bank, settings, metrics=self.metrics)
+        self.engine = QuizEngine(store, bank, settings, metrics=self.metrics, grader=Judge.from_settings(settings))
         Study(self.engine)
         self.adapters = build_adapters(settings, self.stop_event)
         self.router = Router(self.engine, self.adapters, self.metrics)

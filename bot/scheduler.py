@@ -83,7 +83,7 @@ class QuizScheduler:
 
     async def catch_up(self) -> None:
         """What was due while the bot was down: reveals, posts that never left, the day's round."""
-        await self.deliver(self.engine.reveal_due())
+        await self.deliver(await self.engine.reveal_due_async())
         for rnd in self.engine.open_rounds():
             if rnd.deadline:
                 self.schedule_reveal(rnd.id, rnd.deadline)
@@ -117,10 +117,10 @@ class QuizScheduler:
         await self.deliver(self.engine.weekly_board(platform, workspace))
 
     async def reveal(self, round_id: int) -> None:
-        await self.deliver(self.engine.reveal(round_id))
+        await self.deliver(await self.engine.reveal_async(round_id))
 
     async def safety_net(self) -> None:
-        await self.deliver(self.engine.reveal_due())
+        await self.deliver(await self.engine.reveal_due_async())
         await self.deliver(self.engine.unposted_rounds())
 
     async def reminders(self) -> None:
