@@ -55,7 +55,7 @@ BREAK_AFTER, BREAK_FOR = 3, timedelta(minutes=1)
 MAX_SENT_CHARS = 6_000  # of the member's answer; the rest is cut (and the judge is told)
 MAX_FEEDBACK = 300  # characters of the judge's one line
 MAX_MISCONCEPTIONS, MAX_MISCONCEPTION = 5, 300
-PARTIAL_BAND, GOOD_BAND = (0.2, 0.5), (0.6, 1.0)
+PARTIAL_BAND, GOOD_BAND = (0.25, 0.5), (0.6, 1.0)  # inside the built-in grader's verdict bands
 
 SYSTEM_PROMPT = """You grade written answers to LLM-engineering interview questions, as a fair senior interviewer.
 You get the question, a model answer, the numbered key points a good answer makes, and the member's answer

@@ -15,7 +15,8 @@ from aiohttp import web
 from bot.clock import UTC
 from bot.config import ConfigError, load_settings
 from bot.events import Kind, WrittenAnswer
-from bot.grading import grade_question
+from bot import grading
+from bot.grading import grade_question, points_for
 from bot.judge import (
     BUILT_IN, FALLBACK_NOTE, JUDGE, MAX_FEEDBACK, Judge, JudgeError, JudgeGrade, endpoint, messages, parse_reply,
     score_of,
@@ -151,11 +152,16 @@ async def test_reply_in_json_fences_is_accepted(stand_in, question):
 
 
 @pytest.mark.parametrize(("verdict", "covered", "score"), [
-    ("wrong", [1, 2, 3], 0.0), ("partial", [], 0.2), ("partial", [1, 2, 3], 0.5), ("good", [], 0.6),
+    ("wrong", [1, 2, 3], 0.0), ("partial", [], 0.25), ("partial", [1, 2, 3], 0.5), ("good", [], 0.6),
     ("good", [1, 2, 3], 1.0),
 ])
 def test_score_follows_the_verdict_bands(verdict, covered, score):
     assert score_of(verdict, len(covered), 3) == score
+    points = points_for(score)
+    assert (points == 0) == (verdict == "wrong")  # a wrong verdict earns no written points, and only it
+    verdict_for = getattr(grading, "verdict_for", None)  # the built-in grader's score bands, where it has them
+    if verdict_for is not None:
+        assert verdict_for(score) == verdict
 
 
 def test_endpoint_accepts_a_base_or_the_full_path():
