@@ -452,3 +452,26 @@ def test_judge_timeouts_are_small_by_default():
     judge = Judge("http://127.0.0.1:1/v1", "m")
     assert judge.timeout <= 10 and judge.retries <= 2 and judge.daily_cap == 500
     assert timedelta(seconds=judge.max_retry_after) <= timedelta(seconds=10)
+
+
+# ---- benchmarks/grading_agreement.py: the figures, on made-up grades -----------------------------------------
+
+def test_agreement_figures(mini_bank):
+    import importlib.util
+    import sys
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("grading_agreement", REPO / "benchmarks" / "grading_agreement.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    q1, q2 = mini_bank.get("b1"), mini_bank.get("b2")
+    answers = [bench.Labelled(q1, "good", "a", frozenset({1, 2})), bench.Labelled(q1, "partial", "b", frozenset({1})),
+               bench.Labelled(q1, "wrong", "c", None), bench.Labelled(q2, "good", "d", frozenset())]
+    graded = [bench.Graded(0.8, "good", (True, True, True)), bench.Graded(0.4, "partial", (True, False, False)),
+              bench.Graded(0.4, "good", (False, False, False)), bench.Graded(0.1, "wrong", (False, True, False))]
+    m = bench.measure(answers, graded)
+    assert m["exact"] == 0.5 and m["pass_fail"] == 0.5
+    assert m["pairs"] == 3 and m["pairs_ordered"] == 2 / 3  # the partial/wrong tie is not right
+    assert m["kp_marked"] == 5 and m["kp_precision"] == 3 / 5 and m["kp_recall"] == 1.0
