@@ -150,7 +150,8 @@ def table(title: str, rows: list[tuple[str, dict]]) -> str:
                      f"{precision} | {_pct(m['kp_recall'])} | {m['fallbacks']} | "
                      f"{m['ms_median']:.1f} / {m['ms_p99']:.1f} |")
     for name, m in rows:
-        confusion = ", ".join(f"{label}→{verdict} {count}" for (label, verdict), count in sorted(m["confusion"].items()))
+        cells = sorted(m["confusion"].items())
+        confusion = ", ".join(f"{label}→{verdict} {count}" for (label, verdict), count in cells)
         lines.append(f"{name} (label→verdict): {confusion}")
     return "\n".join(lines)
 
