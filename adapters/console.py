@@ -32,6 +32,10 @@ CONSOLE_HELP = (
     "other text answers it in your own words. `/as NAME` switches the member you play; `/wait SECONDS` pauses "
     "(for scripts); `/quit` leaves."
 )
+CONSOLE_COMMANDS = (
+    "Console only: `/as NAME` plays as another member, `/wait SECONDS` pauses (for scripts), "
+    "`/help` shows this, `/quit` leaves."
+)
 
 
 def plain(text: str) -> str:
@@ -55,6 +59,8 @@ class ConsoleAdapter:
         self.hub: Hub | None = None
         self._task: asyncio.Task | None = None
         self._sent = 0
+        self._numbers: dict[int, int] = {}  # round id -> "round N" as shown: channel rounds of this session
+        self.interactive = _is_tty(self.stdin)  # a prompt only for a person at a terminal, not for pipes
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -64,7 +70,27 @@ class ConsoleAdapter:
         if engine is not None:
             engine.register_channel(PLACE.platform, PLACE.workspace, PLACE.channel)
         self.say(f"studybot console. You are {self.member.name}. {CONSOLE_HELP}")
+        self.say(self._next_daily(engine))
+        self._prompt()
         self._task = asyncio.create_task(self._read_loop())
+
+    def _next_daily(self, engine) -> str:
+        from bot.scheduler import daily_trigger
+
+        settings = engine.settings_for(PLACE.platform, PLACE.workspace) if engine is not None else None
+        trigger = daily_trigger(settings) if settings is not None else None
+        if trigger is None:
+            return "The daily question is off (STUDYBOT_DAILY_AT); `/quiz post` posts a round now."
+        fire = trigger.get_next_fire_time(None, datetime.now(UTC))
+        if fire is None:
+            return "No daily question is scheduled."
+        seconds = int((fire - datetime.now(UTC)).total_seconds())
+        return f"Next daily question: {fire:%a %d %b %H:%M} {settings.timezone} (in {human_duration(max(0, seconds))})."
+
+    def _prompt(self) -> None:
+        if self.interactive:
+            self.stdout.write(f"{name_of(self.member.name)}> ")
+            self.stdout.flush()
 
     async def stop(self) -> None:
         if self._task and not self._task.done():
@@ -89,6 +115,7 @@ class ConsoleAdapter:
                     break
             except Exception as error:  # one bad line must never end the session
                 self.say(f"Something went wrong with that line ({type(error).__name__}); nothing was lost.")
+            self._prompt()
         if self.on_end:
             self.on_end()
 
@@ -129,7 +156,8 @@ class ConsoleAdapter:
         elif word in ("/quit", "/exit"):
             return False
         elif word == "/help":
-            self.say(CONSOLE_HELP)
+            await self._run(CommandInvoked(self.member, PLACE, "help", is_admin=True))
+            self.say(CONSOLE_COMMANDS)
         else:
             self.say(f"Unknown command {defang(word[:40])}. {CONSOLE_HELP}")
         return True
@@ -177,9 +205,10 @@ class ConsoleAdapter:
         head = f"[to {m.to.name}] " if m.to else ""
         lines = []
         if m.kind is Kind.CLOSED:
-            return f"{head}(round {m.round_id} is now closed)"
+            return f"{head}(round {self._number(m.round_id)} is now closed)"
         if m.title:
-            lines.append(f"{head}─── {m.title}" + (f"  [round {m.round_id}]" if m.kind is Kind.ROUND else ""))
+            numbered = m.kind is Kind.ROUND and m.to is None  # channel rounds; a private question has no number
+            lines.append(f"{head}─── {m.title}" + (f"  [round {self._number(m.round_id)}]" if numbered else ""))
         elif head:
             lines.append(head.strip())
         lines.append(m.text)
@@ -189,6 +218,20 @@ class ConsoleAdapter:
         if m.image is not None:
             lines.append(f"Chart written to {m.image}")
         return "\n".join(lines)
+
+
+    def _number(self, round_id: int | None) -> int | str:
+        """Channel rounds count 1, 2, 3... in the order this console first shows them."""
+        if round_id is None:
+            return "?"
+        return self._numbers.setdefault(round_id, len(self._numbers) + 1)
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _when(deadline: datetime | None) -> str:

@@ -190,15 +190,15 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from bot.backup import backup
+    from bot.backup import BackupError, backup
 
     settings = load_settings()
     if not settings.db_path.exists():
         return _fail(f"STUDYBOT_DB: no database at {settings.db_path}")
     try:
         target = backup(settings.db_path, args.path)
-    except OSError as error:
-        return _fail(f"cannot write the backup to {args.path}: {error}")
+    except BackupError as error:
+        return _fail(str(error))
     print(f"backup written to {target}")
     return 0
 

@@ -160,6 +160,9 @@ _PARSERS = {
 }
 
 
+_SCHEDULES = ("STUDYBOT_DAILY_AT", "STUDYBOT_WEEKLY_AT")
+
+
 def _snowflake(text: str) -> str:
     if not text.strip().isdigit():
         raise ValueError("is not a Discord id (digits only)")
@@ -193,20 +196,33 @@ def _token(text: str, prefix: str) -> str:
 
 
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
-    """Read settings; the process environment wins over the .env file. Raises ConfigError."""
+    """Read settings; the process environment wins over the .env file. Raises ConfigError.
+
+    An empty value (`NAME=`, as in a fresh copy of .env.example) counts as unset and
+    takes the default; for the two schedules, empty or `off` turns that post off.
+    """
     values: dict[str, str] = {}
     if dotenv is not None and dotenv.is_file():
         from dotenv import dotenv_values
 
         values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
-    values.update(os.environ if environ is None else environ)
+    environment = os.environ if environ is None else environ
+    # The environment wins, but an empty value there is unset too (except a schedule: empty means off).
+    values.update({k: v for k, v in environment.items() if v.strip() or k in _SCHEDULES})
     kwargs = {}
     for setting, (name, parser) in _PARSERS.items():
-        if setting in values:
-            try:
-                kwargs[name] = parser(values[setting])
-            except ValueError as error:
-                raise ConfigError(setting, str(error)) from None
+        raw = values.get(setting)
+        if raw is None:
+            continue
+        if setting in _SCHEDULES and raw.strip().lower() in ("", "off"):
+            kwargs[name] = None  # an empty or `off` schedule turns that post off
+            continue
+        if not raw.strip():
+            continue  # `NAME=` in a copied .env counts as unset: the default stands
+        try:
+            kwargs[name] = parser(raw)
+        except ValueError as error:
+            raise ConfigError(setting, str(error)) from None
     settings = Settings(**kwargs)
     _check_together(settings)
     return settings

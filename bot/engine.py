@@ -144,7 +144,7 @@ class QuizEngine:
             return self.review(ev.member, ev.place, command.args)
         if command.name == "setup":
             return self.setup(ev.place, command.args, private)
-        return [private(texts.help_text(self.bank.levels), title="studybot help")]
+        return [private(texts.help_text(self.bank.levels, ev.place.platform), title="studybot help")]
 
     def _round_for(self, platform: str, round_id: int | None, message_id: str | None) -> Round | None:
         if round_id is not None:

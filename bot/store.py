@@ -127,7 +127,17 @@ class Store:
         db.execute("PRAGMA foreign_keys=ON")
         # In WAL mode NORMAL survives a killed process; only a power cut can lose the last commit.
         db.execute("PRAGMA synchronous=NORMAL")
-        migrations.apply(db)
+        # Several processes may start together on one file (a Discord and a Slack container on one volume).
+        # BEGIN IMMEDIATE takes the write lock up front, waiting out the busy timeout, so migrations apply
+        # exactly once; a deferred transaction would fail at once with "database is locked" when two
+        # readers both try to upgrade to writers.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            migrations.apply(db)  # each migration nests as a savepoint inside this transaction
+            db.execute("COMMIT")
+        except BaseException:
+            db.conn.rollback()
+            raise
         return cls(db)
 
     def close(self) -> None:

@@ -137,7 +137,15 @@ SETUP_USAGE = (
 )
 
 
-def help_text(levels: Sequence[str]) -> str:
+HOW_TO_ANSWER = {
+    "console": "Answer the question in front of you by typing its number, or a line in your own words.",
+    "slack": "Answer a channel round by reacting with a number or by replying in its thread in your own words.",
+    "discord": "Answer a channel round by reacting with a number, or in your own words with its Answer button "
+               "or a reply in its thread.",
+}
+
+
+def help_text(levels: Sequence[str], platform: str = "discord") -> str:
     return "\n".join(
         [
             "**studybot** posts an LLM interview question every working day and keeps a leaderboard.",
@@ -148,7 +156,7 @@ def help_text(levels: Sequence[str]) -> str:
             "- `/quiz review`: your next question due for review (spaced repetition). `/quiz review remind on|off`: a daily reminder.",
             "- `/quiz setup`: channel, time, days, timezone, reveal delay, hidden votes (admins).",
             "- `/quiz help`: this message.",
-            "Answer a channel round by reacting with a number or by replying in its thread in your own words.",
+            HOW_TO_ANSWER.get(platform, HOW_TO_ANSWER["discord"]),
         ]
     )
 
