@@ -101,13 +101,16 @@ class SlackAdapter:
                                                f"({type(error).__name__})") from None
 
     def _bolt_app(self) -> AsyncApp:
+        bolt_log = logging.getLogger("adapters.slack.bolt")
+        if not any(isinstance(f, _TokenFromEnvironment) for f in bolt_log.filters):
+            bolt_log.addFilter(_TokenFromEnvironment())
         app = AsyncApp(
             name="studybot",
             client=web_client(None, self.settings.slack_api_url),  # each request gets its workspace's token
             authorize=self.workspaces.bolt_authorize(),
             signing_secret=self.settings.slack_signing_secret or "",
             request_verification_enabled=not self.socket_mode,  # Socket Mode has no signatures to check
-            logger=logging.getLogger("adapters.slack.bolt"),
+            logger=bolt_log,
         )
         register(app, self)
         return app
@@ -208,3 +211,14 @@ class SlackAdapter:
 
     async def send(self, message: Outgoing) -> Sent | None:
         return await self.outbox.send(message)
+
+
+class _TokenFromEnvironment(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself, then warns that our client wins.
+
+    That is by design here (a token-less client, the token chosen per request by `authorize`), so the
+    warning would only alarm operators at every start.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()

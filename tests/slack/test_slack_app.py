@@ -116,3 +116,15 @@ async def test_wrong_tokens_or_an_unreachable_api_stop_the_start_with_the_settin
         assert "secret" not in str(raised.value)  # never echo a token
         assert not adapter.healthy()
         await adapter.stop()
+
+
+async def test_no_bolt_warning_about_the_token_at_start(tmp_path, fake, monkeypatch, caplog):
+    """Docker passes SLACK_BOT_TOKEN in the environment, where bolt reads it by itself and used to warn."""
+    from slack_fake import BOT_TOKEN
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    adapter = SlackAdapter(settings_for_test(tmp_path, fake))
+    with caplog.at_level("WARNING"):
+        app = adapter._bolt_app()
+    assert app is not None
+    assert not [r for r in caplog.records if "will be unused" in r.getMessage()]
