@@ -213,8 +213,9 @@ class ConsoleAdapter:
             lines.append(head.strip())
         lines.append(m.text)
         if m.kind is Kind.ROUND:
-            lines.append(f"Answer with a number from 1 to {len(m.choices)} or in your own words. "
-                         f"Revealed {_when(m.deadline)}.")
+            how = f"Answer with a number from 1 to {len(m.choices)} or in your own words" if m.choices \
+                else "Answer in your own words (type a line)"
+            lines.append(f"{how}. Revealed {_when(m.deadline)}.")
         if m.image is not None:
             lines.append(f"Chart written to {m.image}")
         return "\n".join(lines)

@@ -9,8 +9,9 @@ from bot.commands import CommandError
 from bot.config import parse_clock, parse_days, parse_duration, parse_timezone, parse_weekly
 from bot.models import ChannelSettings
 
-KEYS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden")
-_ALIASES = {"tz": "timezone", "at": "time", "reveal_after": "reveal", "hidden_votes": "hidden"}
+KEYS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open")
+_ALIASES = {"tz": "timezone", "at": "time", "reveal_after": "reveal", "hidden_votes": "hidden",
+            "open_questions": "open", "open-ended": "open"}
 _OFF = {"off", "none", "no", "disable", "disabled", ""}
 # Channel references as platforms write them: <#C123|name>, <#123>, or a bare id.
 _CHANNEL_REF = re.compile(r"<#([A-Za-z0-9]+)(?:\|[^>]*)?>|#?([A-Za-z0-9]{1,30})")
@@ -48,7 +49,8 @@ def _parse(key: str, value: str, here: str) -> dict:
         return {"weekly_at": None if value.lower() in _OFF else parse_weekly(value)}
     if value.lower() not in _OFF | {"on", "yes", "true", "1"}:
         raise ValueError(f"{value!r} is not on or off")
-    return {"hidden_votes": value.lower() not in _OFF}
+    field = "hidden_votes" if key == "hidden" else "open_questions"
+    return {field: value.lower() not in _OFF}
 
 
 def _channel(value: str, here: str) -> str:

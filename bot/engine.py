@@ -162,6 +162,8 @@ class QuizEngine:
         if not 1 <= ev.choice <= len(question.choices):
             if ev.round_id is None:
                 return []  # a reaction that is not one of the choices
+            if question.is_open:
+                return [self._note(rnd, ev.member, "This question is open-ended: answer it in your own words.")]
             return [self._note(rnd, ev.member, f"Pick a number from 1 to {len(question.choices)}.")]
         refusal = self._refusal(rnd, ev.member)
         if refusal:
@@ -226,7 +228,9 @@ class QuizEngine:
             question = pick_for_member(self.bank.of_level(level), recent, self.rng)
         round_id = self.store.create_round(place, kind, question.id, question.level, now, owner=member.user_id)
         title = f"{'Review' if kind == 'review' else 'Your question'} · {question.level} · {question.topic}"
-        text = texts.round_body(question) + "\n\n_Pick a number, or answer in your own words._"
+        text = texts.round_body(question)
+        if not question.is_open:
+            text += "\n\n_Pick a number, or answer in your own words._"
         return [Outgoing(Kind.PERSONAL, place, text, title=title, choices=question.choices,
                          round_id=round_id, to=member)]
 
@@ -273,6 +277,8 @@ class QuizEngine:
                             daily_date: str | None = None) -> list[Outgoing]:
         now = self.clock()
         pool = self.bank.of_level(level)
+        if not settings.open_questions:  # one-click rounds keep participation high: open-ended only by opt-in
+            pool = [q for q in pool if not q.is_open] or pool  # a level of open questions alone still posts
         weights = self.study.topic_weights(place) if self.study and kind == "daily" else None
         question = pick_for_channel(pool, self.store.times_asked(place), self.rng, weights)
         deadline = now + timedelta(seconds=settings.reveal_after)
@@ -379,7 +385,7 @@ class QuizEngine:
                 out.append(Outgoing(Kind.FEEDBACK, thread, feedback,
                                     round_id=round_id, to=Member(rnd.place.platform, answer.user_id, answer.name)))
         if rnd.message_id:
-            closed = texts.round_body(question) + f"\n\n**Closed.** Answer: {question.correct}. {question.correct_text}"
+            closed = texts.round_body(question) + "\n\n" + texts.closed_line(question)
             out.append(Outgoing(Kind.CLOSED, rnd.place, closed, title=self.round_post(rnd, question).title,
                                 choices=question.choices, round_id=round_id, edit_of=rnd.message_id))
         return out

@@ -90,3 +90,12 @@ def m002_study(db: Database) -> None:
             enabled INTEGER NOT NULL DEFAULT 1, last_sent TEXT,
             PRIMARY KEY (platform, workspace, user_id))""",
     )
+
+
+@migrations()
+def m003_open_questions(db: Database) -> None:
+    _run(
+        db,
+        # /quiz setup open=on: the channel's rounds may draw open-ended questions (off: one-click rounds only).
+        "ALTER TABLE workspaces ADD COLUMN open_questions INTEGER NOT NULL DEFAULT 0",
+    )

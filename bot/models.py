@@ -81,6 +81,7 @@ class ChannelSettings:
     reveal_after: int  # seconds from posting to reveal
     weekly_at: str | None  # "mon 09:00", None disables the weekly post
     hidden_votes: bool = False
+    open_questions: bool = False  # channel rounds may draw open-ended questions
 
     @property
     def place(self) -> Place | None:

@@ -175,15 +175,16 @@ class Store:
     def save_workspace(self, s: ChannelSettings, source: str, now: datetime) -> None:
         self.db.execute(
             """INSERT INTO workspaces (platform, workspace, channel, daily_at, days, timezone, reveal_after,
-                   weekly_at, hidden_votes, source, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   weekly_at, hidden_votes, open_questions, source, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (platform, workspace) DO UPDATE SET channel = excluded.channel,
                    daily_at = excluded.daily_at, days = excluded.days, timezone = excluded.timezone,
                    reveal_after = excluded.reveal_after, weekly_at = excluded.weekly_at,
-                   hidden_votes = excluded.hidden_votes, source = excluded.source,
+                   hidden_votes = excluded.hidden_votes, open_questions = excluded.open_questions,
+                   source = excluded.source,
                    updated_at = excluded.updated_at""",
             (s.platform, s.workspace, s.channel, s.daily_at, s.days, s.timezone, s.reveal_after,
-             s.weekly_at, int(s.hidden_votes), source, iso(now)),
+             s.weekly_at, int(s.hidden_votes), int(s.open_questions), source, iso(now)),
         )
 
     # ---- rounds ----------------------------------------------------------------
@@ -479,6 +480,7 @@ def _settings(row: dict) -> ChannelSettings:
         reveal_after=row["reveal_after"],
         weekly_at=row["weekly_at"],
         hidden_votes=bool(row["hidden_votes"]),
+        open_questions=bool(row["open_questions"]),
     )
 
 

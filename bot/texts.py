@@ -52,15 +52,30 @@ def numbered(choices: Sequence[str]) -> str:
     return "\n".join(f"**{i}.** {choice}" for i, choice in enumerate(choices, 1))
 
 
+OPEN_HINT = "_Open-ended: answer in your own words; it is graded against the key points._"
+
+
 def round_body(question: Question) -> str:
+    if question.is_open:
+        return f"{question.question}\n\n{OPEN_HINT}"
     return f"{question.question}\n\n{numbered(question.choices)}"
 
 
+def closed_line(question: Question) -> str:
+    if question.is_open:
+        return "**Closed.** The model answer and the key points are in the thread."
+    return f"**Closed.** Answer: {question.correct}. {question.correct_text}"
+
+
 def reveal_text(question: Question, answers: list[Answer], names_right: list[str]) -> str:
-    tally = Counter(a.choice for a in answers if a.choice is not None)
-    lines = [f"**Answer: {question.correct}. {question.correct_text}**", "", reflow(question.answer), ""]
-    lines.append("**Picks:** " + " · ".join(f"{i}: {tally.get(i, 0)}" for i in range(1, len(question.choices) + 1)))
-    lines.append("**Right:** " + _listing(names_right) if names_right else "**Right:** nobody this time")
+    if question.is_open:
+        lines = ["**Model answer**", "", reflow(question.answer), ""]
+        lines.append("**Good answers:** " + _listing(names_right) if names_right else "**Good answers:** nobody this time")
+    else:
+        tally = Counter(a.choice for a in answers if a.choice is not None)
+        lines = [f"**Answer: {question.correct}. {question.correct_text}**", "", reflow(question.answer), ""]
+        lines.append("**Picks:** " + " · ".join(f"{i}: {tally.get(i, 0)}" for i in range(1, len(question.choices) + 1)))
+        lines.append("**Right:** " + _listing(names_right) if names_right else "**Right:** nobody this time")
     written = [a for a in answers if a.text is not None and a.found is not None]
     if written:
         lines.append("**Written answers:**")
@@ -68,7 +83,8 @@ def reveal_text(question: Question, answers: list[Answer], names_right: list[str
             found = answer.found or []
             made = sum(found)
             missed = [p for p, ok in zip(question.key_points, found) if not ok]
-            note = f" (missed: {'; '.join(missed)})" if missed and made else ""
+            shown = made or question.is_open  # an open answer's misses are the whole lesson
+            note = f" (missed: {'; '.join(missed)})" if missed and shown else ""
             lines.append(f"- {name_of(answer.name)}: {made}/{len(question.key_points)} key points{note}")
         if len(written) > MAX_LISTED:
             lines.append(f"- and {len(written) - MAX_LISTED} more")
@@ -127,13 +143,15 @@ def settings_text(s: ChannelSettings) -> str:
             f"**Reveal after:** {human_duration(s.reveal_after)}",
             f"**Weekly leaderboard:** {s.weekly_at or 'off'}",
             f"**Hidden votes:** {'on' if s.hidden_votes else 'off'}",
+            f"**Open-ended questions:** {'on' if s.open_questions else 'off'}",
         ]
     )
 
 
 SETUP_USAGE = (
     "Change with `/quiz setup key=value ...`, keys: channel=here, time=09:00 (or off), days=mon-fri, "
-    "timezone=Europe/Berlin, reveal=8h, weekly=\"mon 09:00\" (or off), hidden=on|off."
+    "timezone=Europe/Berlin, reveal=8h, weekly=\"mon 09:00\" (or off), hidden=on|off, "
+    "open=on|off (open-ended questions in channel rounds)."
 )
 
 

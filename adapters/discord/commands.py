@@ -26,7 +26,7 @@ Run = Callable[[discord.Interaction, str], Awaitable[None]]
 FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "help")
 MAX_SUBCOMMANDS = 25  # Discord's limit per command
 _NAME = re.compile(r"^[-_\w]{1,32}$")
-SETUP_OPTIONS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden")
+SETUP_OPTIONS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open")
 
 
 def command_text(name: str, options: Mapping[str, object] | None = None) -> str:
@@ -148,15 +148,17 @@ def _setup(run: Run) -> app_commands.Command:
         days="Days, e.g. mon-fri or mon,wed,fri", timezone="IANA time zone, e.g. Europe/Berlin",
         reveal="Time from post to reveal, e.g. 8h or 30m", weekly="Weekly leaderboard, e.g. 'mon 09:00', or off",
         hidden="Hidden votes: buttons instead of reactions, tally hidden until the reveal",
+        open="Open-ended questions in channel rounds, answered in words (default: off)",
     )
     async def setup(interaction: discord.Interaction, channel: discord.TextChannel | None = None,
                     time: app_commands.Range[str, 1, 40] | None = None,
                     days: app_commands.Range[str, 1, 60] | None = None,
                     timezone: app_commands.Range[str, 1, 60] | None = None,
                     reveal: app_commands.Range[str, 1, 40] | None = None,
-                    weekly: app_commands.Range[str, 1, 40] | None = None, hidden: bool | None = None) -> None:
+                    weekly: app_commands.Range[str, 1, 40] | None = None, hidden: bool | None = None,
+                    open: bool | None = None) -> None:  # noqa: A002 (the option's name as members see it)
         options = {"channel": channel, "time": time, "days": days, "timezone": timezone, "reveal": reveal,
-                   "weekly": weekly, "hidden": hidden}
+                   "weekly": weekly, "hidden": hidden, "open": open}
         await run(interaction, command_text("setup", options))
 
     return app_commands.Command(name="setup", description="Channel, time, days, time zone, reveal delay (admins)",

@@ -65,6 +65,11 @@ def closed_piece(message: Outgoing) -> Piece:
 def how_to_answer(message: Outgoing, thread_answers: bool) -> str:
     count = len(message.choices)
     written = "with the button below" + (" or by replying in the thread" if thread_answers else "")
+    if not count:  # an open-ended question: words only
+        lines = [f"Answer in your own words {written}; your first answer counts."]
+        if message.deadline is not None:
+            lines.append(f"Graded against the key points at the reveal, {when(message.deadline)}.")
+        return "\n".join(lines)
     if message.hidden_votes:
         pick = f"Click a number from 1 to {count} below; only you see your pick until the reveal"
     else:

@@ -166,12 +166,14 @@ def pages(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[list[Block]]:
 
 def how_to_answer(m: Outgoing) -> str:
     count = len(m.choices)
+    when = f" The answer is revealed {slack_date(m.deadline)}." if m.deadline else ""
+    if not count:  # an open-ended question: words only
+        return f"Reply in this thread or click *Answer in your own words*; your first answer counts.{when}"
     if m.hidden_votes:
         how = f"Click a number from 1 to {count} to answer (your first pick counts; picks stay hidden until the reveal)"
     else:
         emoji = " ".join(f":{name}:" for name in CHOICE_REACTIONS[:count])
         how = f"React with {emoji} to answer (your first pick counts)"
-    when = f" The answer is revealed {slack_date(m.deadline)}." if m.deadline else ""
     return f"{how}, or reply in this thread in your own words.{when}"
 
 

@@ -146,12 +146,13 @@ class SlackBot:
         return {a.user_id: a for a in self.store.answers(round_id)}
 
 
-async def start_bot(tmp_path: Path, fake: FakeSlack, clock: Clock | None = None, **changes) -> SlackBot:
+async def start_bot(tmp_path: Path, fake: FakeSlack, clock: Clock | None = None, questions: Bank | None = None,
+                    **changes) -> SlackBot:
     settings = settings_for_test(tmp_path, fake, **changes)
     clock = clock or Clock()
     store = Store.open(settings.db_path)
     metrics = Metrics()
-    engine = QuizEngine(store, bank(), settings, clock=clock, rng=random.Random(4), metrics=metrics)
+    engine = QuizEngine(store, questions or bank(), settings, clock=clock, rng=random.Random(4), metrics=metrics)
     Study(engine)
     adapter = SlackAdapter(settings, host="127.0.0.1")
     router = Router(engine, {"slack": adapter}, metrics)
