@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.metrics import Metrics
 
@@ -20,8 +21,8 @@ def health_routes(health: HealthCheck, metrics: Metrics) -> list[web.RouteDef]:
         return web.Response(status=200 if ok else 503, text=body, content_type="application/json")
 
     async def metrics_view(_: web.Request) -> web.Response:
-        return web.Response(text=metrics.render(), content_type="text/plain", charset="utf-8",
-                            headers={"X-Content-Type-Options": "nosniff"})
+        return web.Response(body=generate_latest(metrics.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST, "X-Content-Type-Options": "nosniff"})
 
     return [web.get("/healthz", healthz), web.get("/metrics", metrics_view)]
 

@@ -1,57 +1,54 @@
-"""Counters for /metrics, rendered in Prometheus' text format."""
+"""The bot's counters and histograms for /metrics, kept and rendered by prometheus_client.
+
+Each Metrics has its own CollectorRegistry (not the library's global one), so tests and several
+runtimes in one process never collide over a metric name.
+"""
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from dataclasses import dataclass, field
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 LAG_BUCKETS = (0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 3600.0)
 
-
-@dataclass
-class Histogram:
-    buckets: tuple[float, ...]
-    counts: list[int] = field(default_factory=list)
-    total: float = 0.0
-    count: int = 0
-
-    def __post_init__(self) -> None:
-        self.counts = [0] * len(self.buckets)
-
-    def observe(self, value: float) -> None:
-        index = bisect_left(self.buckets, value)
-        if index < len(self.counts):
-            self.counts[index] += 1
-        self.total += value
-        self.count += 1
-
-    def render(self, name: str, help_text: str) -> list[str]:
-        lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
-        running = 0
-        for bound, count in zip(self.buckets, self.counts):
-            running += count
-            lines.append(f'{name}_bucket{{le="{bound}"}} {running}')
-        lines += [f'{name}_bucket{{le="+Inf"}} {self.count}', f"{name}_sum {self.total:.6f}", f"{name}_count {self.count}"]
-        return lines
+# /metrics shows the series it always showed and no `<name>_created` beside each counter and histogram
+# (a process-wide switch of the library's; nothing else in the bot uses prometheus_client).
+disable_created_metrics()
 
 
-@dataclass
+class _Count:
+    """An int attribute backed by a Counter: `metrics.reveals += 1` increments it; it never goes down.
+
+    The read-add-write of `+=` is not atomic: increment from one thread (the event loop's) at a time.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, metrics: Metrics, owner: type | None = None) -> int:
+        return metrics._counts[self.name]
+
+    def __set__(self, metrics: Metrics, value: int) -> None:
+        metrics._counters[self.name].inc(value - metrics._counts[self.name])  # a decrease raises ValueError
+        metrics._counts[self.name] = value
+
+
 class Metrics:
-    rounds_posted: int = 0
-    answers_recorded: int = 0
-    reveals: int = 0
-    handler_seconds: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS))
-    reveal_lag_seconds: Histogram = field(default_factory=lambda: Histogram(LAG_BUCKETS))
+    rounds_posted = _Count()
+    answers_recorded = _Count()
+    reveals = _Count()
 
-    def render(self) -> str:
-        lines = []
-        for name, value, help_text in (
-            ("studybot_rounds_posted_total", self.rounds_posted, "Channel round posts delivered."),
-            ("studybot_answers_recorded_total", self.answers_recorded, "Answers stored (choices and written)."),
-            ("studybot_reveals_total", self.reveals, "Channel rounds revealed."),
-        ):
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value}"]
-        lines += self.handler_seconds.render("studybot_handler_seconds", "Time the engine took per inbound event.")
-        lines += self.reveal_lag_seconds.render("studybot_reveal_lag_seconds", "Delay from a round's deadline to its reveal.")
-        return "\n".join(lines) + "\n"
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        # Counter names without "_total": the library adds it (studybot_rounds_posted_total, ...).
+        self._counters = {
+            "rounds_posted": Counter("studybot_rounds_posted", "Channel round posts delivered.", registry=self.registry),
+            "answers_recorded": Counter("studybot_answers_recorded", "Answers stored (choices and written).",
+                                        registry=self.registry),
+            "reveals": Counter("studybot_reveals", "Channel rounds revealed.", registry=self.registry),
+        }
+        self._counts = dict.fromkeys(self._counters, 0)
+        self.handler_seconds = Histogram("studybot_handler_seconds", "Time the engine took per inbound event.",
+                                         buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.reveal_lag_seconds = Histogram("studybot_reveal_lag_seconds", "Delay from a round's deadline to its reveal.",
+                                            buckets=LAG_BUCKETS, registry=self.registry)

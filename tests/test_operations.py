@@ -55,12 +55,13 @@ def test_health_and_metrics_in_console_mode(tmp_path):
         bot.expect("─── Answer")
         status, metrics = get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200
-        lines = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if not line.startswith("#"))
-        assert lines["studybot_rounds_posted_total"] == "1"
-        assert lines["studybot_answers_recorded_total"] == "1"
-        assert lines["studybot_reveals_total"] == "1"
-        assert int(lines["studybot_handler_seconds_count"]) >= 2
-        assert lines["studybot_reveal_lag_seconds_count"] == "1"
+        samples = (line.rsplit(" ", 1) for line in metrics.splitlines() if not line.startswith("#"))
+        lines = {name: float(value) for name, value in samples}  # Prometheus values are floats: "1.0" or "1"
+        assert lines["studybot_rounds_posted_total"] == 1
+        assert lines["studybot_answers_recorded_total"] == 1
+        assert lines["studybot_reveals_total"] == 1
+        assert lines["studybot_handler_seconds_count"] >= 2
+        assert lines["studybot_reveal_lag_seconds_count"] == 1
         assert "# TYPE studybot_handler_seconds histogram" in metrics
         assert bot.close() == 0
 
