@@ -1,43 +1,69 @@
-"""Grade a written answer against a question's key points and choices.
+"""Grade a written answer against a question's key points, model answer and choices.
 
-Words are compared after folding case and accents, a light stemmer of our own
-(plurals, -ing, -ation, -ise/-ize, ...), the field's synonym table
-(bot/synonyms.txt), and typo tolerance (rapidfuzz ratio on words of 5+ letters).
+The method, the fitted figures and what the grader cannot see: docs/grading.md. In short:
 
-- A key point is *made* when at least 40% of its content words appear.
-- The *core* is the share of the right choice's content words the answer states:
-  the one idea the question turns on.
-- A *misconception*: the answer states little of the right choice (core < 0.4)
-  and much of a wrong one (>= 0.4); it costs MISCONCEPTION_PENALTY.
+1. The answer is cut into units: sentences, bullets and lines, and the clauses inside them.
+   Repeated units (and repeated 8-word runs inside one) count once; units copied from the
+   question text are dropped; copies of two or more different choices are dropped (pasting
+   the choices back states nothing). Every signal below is computed from what is left, so
+   padding and repetition cannot add to it.
+2. Each key point is compared with each unit: a semantic cosine (WordLlama static embeddings,
+   weights shipped in the wheel, loaded once, offline) and lexical signals (content words
+   after a light stemmer, the field's synonym table bot/synonyms.txt, typo tolerance).
+3. Contradiction cues cancel a key point that is matched by its words but stated the other
+   way: a negation just before the matched words (or a negated key point stated plainly),
+   an antonym of a key point word ("bidirectional" for "causal"), a number that neither the
+   key point, the question nor the model answer has, and swapped roles (the answer puts a key
+   point's attribute next to the other term the question names: "ROUGE is precision-based").
+4. A logistic model turns the key point signals into a probability; a key point is *found*
+   when that probability reaches KEY_POINT_FOUND and no contradiction cancels it.
+5. The score (0..1) is a fitted weighted sum of: the mean key point probability, the best
+   one, the answer's similarity to the right choice against the wrong ones (multiple-choice
+   questions) and its similarity to the model answer, less a misconception penalty (the
+   answer is closer to a wrong choice than to the right one) and the share of contradicted
+   key points.
+6. The verdict follows fixed bands on that score alone: good >= GOOD_AT, partial >=
+   PARTIAL_AT, else wrong. A wrong verdict earns no points (points_for).
 
-score = 0.3 x (share of key points made) + 0.7 x core - penalty, in 0..1. The
-score sets the points and the review rating. The verdict adds credit for an
-explanation of some length (up to +0.3 at 25 content words), as interviewers
-do: good when score + credit >= 0.45 and score >= 0.3 (so length alone never
-makes an answer good), partial when score + credit >= 0.175, else wrong.
-The weights and bands were fitted on the labelled answers in
-tests/data/graded_answers.yaml; tests/test_grading.py reports the agreement.
-The grader cannot see negation ("does NOT use attention"), which is why reveals
-show every written answer's key points to the whole channel.
+The weights were fitted on tests/data/graded_answers.yaml and graded_answers_heldout.yaml
+(benchmarks/grading_fit.py, which also reports leave-one-question-out cross-validation).
 """
 
+from __future__ import annotations
+
+import math
 import re
+import threading
 import unicodedata
-from pathlib import Path
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from rapidfuzz import fuzz, process
 
+if TYPE_CHECKING:  # numpy comes with wordllama; imported lazily so that importing this module stays cheap
+    import numpy as np
+
 MAX_GRADED_CHARS = 20_000  # longer answers are stored whole but graded on their start
-KEY_WEIGHT, CORE_WEIGHT = 0.3, 0.7
-MADE_AT = 0.4  # share of a key point's content words that makes it
-MISCONCEPTION_CORE, MISCONCEPTION_WRONG, MISCONCEPTION_PENALTY = 0.4, 0.4, 0.3
-ELABORATION_CREDIT, ELABORATION_WORDS = 0.3, 25
-GOOD_BAND, GOOD_MIN_SCORE = 0.45, 0.3  # good: score + credit >= 0.45 and score >= 0.3 (counts as correct)
-PARTIAL_BAND = 0.175  # partial: score + credit >= 0.175; below: wrong
 TYPO_SIMILARITY = 84
 TYPO_MIN_LENGTH = 5
+REPEAT_RUN = 8  # a run of this many words seen before in the same unit is a repetition
+NEGATION_WINDOW = 3  # words before a matched key point word where a negation reverses it
+ECHO_SIMILARITY = 92  # a unit this close to the question text (or a choice) is a copy of it
+
+# ---- fitted by benchmarks/grading_fit.py on the 170 fitting answers (values printed by that script) ----
+# key point probability: logistic over [1, semantic, semantic above the question's own, words in the best unit,
+# words anywhere, soft word match]
+KEY_POINT_WEIGHTS = (-2.991, 1.279, 2.408, 0.289, 1.314, 2.52)
+KEY_POINT_FOUND = 0.80  # probability from which a key point counts as made (chosen for precision)
+# score: weights over score_features(): [1, mean key point probability, best key point probability, right-choice
+# similarity, model-answer similarity (those four scaled per question between its floor and its model answer),
+# right-choice margin over the wrong ones, contradicted share]
+SCORE_WEIGHTS_CHOICE = (0.483, 0.494, 0.03, 0.0, 0.0, 0.638, 0.0)
+SCORE_WEIGHTS_OPEN = (0.051, 0.683, 0.391, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
+BLANK_MARGIN = 0.1
+GOOD_AT, PARTIAL_AT = 0.53, 0.41  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
 
 STOPWORDS = frozenset(
     """a an the of to in on for by with from at as and or but nor not no is are was were be been being it its
@@ -48,10 +74,25 @@ STOPWORDS = frozenset(
     per like get gets got make makes made use uses used using really basically thing things stuff way lot lots
     kind sort bit one ones""".split()
 )
+NEGATIONS = frozenset(
+    """not no never cannot cant can't dont don't doesnt doesn't didnt didn't isnt isn't arent aren't wasnt wasn't
+    werent weren't wont won't shouldnt shouldn't couldnt couldn't wouldnt wouldn't hasnt hasn't havent haven't
+    without nothing none neither nor nobody instead rather avoid avoids avoiding avoided prevent prevents stop stops
+    lack lacks unable ignore ignores ignoring unchanged""".split()
+)
+NOT_NEGATING = frozenset({"only", "just", "matter", "sure", "doubt"})  # "not only", "no matter", ...
+# Words that, used in place of a key point's word, state the opposite (both directions).
+ANTONYMS = (
+    ("causal", "bidirectional"), ("precision", "recall"), ("encoder", "decoder"), ("increase", "decrease"),
+    ("faster", "slower"), ("larger", "smaller"), ("higher", "lower"), ("more", "fewer"), ("before", "after"),
+    ("input", "output"), ("local", "global"), ("frozen", "updated"), ("frozen", "trainable"),
+    ("linear", "quadratic"), ("dense", "sparse"), ("shorter", "longer"), ("cheaper", "costlier"),
+    ("first", "last"), ("minimum", "maximum"), ("tail", "average"), ("tail", "mean"), ("same", "different"),
+    ("deterministic", "random"), ("supervised", "unsupervised"), ("memory", "compute"),
+)
 
 # Paraphrases a candidate may use for the same idea: bot/synonyms.txt, one group per line, canonical word first.
 SYNONYMS_FILE = Path(__file__).resolve().parent / "synonyms.txt"
-
 
 _SUFFIXES = (
     "izations", "ization", "isations", "isation", "ational", "fulness", "iveness", "ements", "ement", "ations",
@@ -60,6 +101,12 @@ _SUFFIXES = (
     "ive", "ous", "ible", "able", "ance", "ence", "ant", "ent",
 )
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_NUMBER = re.compile(r"(?<![a-z0-9.])\d+(?:\.\d+)?")
+_SENTENCES = re.compile(r"(?<=[.!?;])\s+|\s*\n\s*|\s+[-*\u2022]\s+|\s+(?:\(?[a-d1-9][.)])\s+|\s+[/|]\s+")
+_CLAUSES = re.compile(
+    r",\s+|:\s+|\s+[-\u2013\u2014]{1,2}\s+|\s+\((?=\w)|\)\s*"
+    r"|\s+(?=(?:so|because|but|whereas|while|which|since|although|though|instead|rather than|otherwise)\s)"
+)
 
 
 def _strip(word: str) -> str:
@@ -100,14 +147,29 @@ def stem(word: str) -> str:
     return _SYNONYMS.get(base, base)
 
 
+_OPPOSITE: dict[str, frozenset[str]] = {}
+for _a, _b in ANTONYMS:
+    _OPPOSITE[stem(_a)] = _OPPOSITE.get(stem(_a), frozenset()) | {stem(_b)}
+    _OPPOSITE[stem(_b)] = _OPPOSITE.get(stem(_b), frozenset()) | {stem(_a)}
+
+
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
+def _tokens(text: str) -> list[str]:
+    """All words, folded, in order (stopwords kept: negations and word distances need them)."""
+    folded = re.sub(r"(?<=\d),(?=\d{3})", "", _fold(text)).replace("_", "").replace("'s ", " ")
+    return _WORD.findall(folded)
+
+
+def _is_content(word: str) -> bool:
+    return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
+
+
 def words(text: str) -> list[str]:
     """Content words, in order: no stopwords, no single letters (d_k gives 'dk')."""
-    folded = _fold(text).replace("_", "").replace("'s ", " ")
-    return [w.replace("'", "") for w in _WORD.findall(folded) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return [w.replace("'", "") for w in _tokens(text) if _is_content(w)]
 
 
 @lru_cache(maxsize=8192)
@@ -119,63 +181,463 @@ def content(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((w, s) for s, w in seen.items())
 
 
+def _numbers(text: str) -> set[str]:
+    folded = re.sub(r"(?<=\d),(?=\d{3})", "", _fold(text))
+    return {n.rstrip("0").rstrip(".") if "." in n else n for n in _NUMBER.findall(folded)}
+
+
+# ---- the embedding model: loaded once, lazily, offline --------------------------------------------
+
+_model = None
+_model_lock = threading.Lock()
+
+
+def _wordllama():
+    global _model
+    if _model is None:
+        with _model_lock:
+            if _model is None:
+                import wordllama
+                from wordllama import WordLlama
+
+                # The weights and the tokenizer ship inside the wheel; nothing is ever downloaded.
+                _model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    return _model
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    """Unit-length embeddings, one row per text."""
+    import numpy as np
+
+    if not texts:
+        return np.zeros((0, 256), dtype=np.float32)
+    vectors = _wordllama().embed(texts)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
+
+
+_word_vectors: dict[str, np.ndarray] = {}
+
+
+def _vectors_of_words(items: list[str]) -> np.ndarray:
+    """Unit-length embeddings of single words, cached (a bounded cache: the field's vocabulary is small)."""
+    import numpy as np
+
+    missing = [w for w in dict.fromkeys(items) if w not in _word_vectors]
+    if missing:
+        if len(_word_vectors) > 50_000:
+            _word_vectors.clear()
+        _word_vectors.update(zip(missing, _embed(missing)))
+    return np.array([_word_vectors[w] for w in items]) if items else np.zeros((0, 256), dtype=np.float32)
+
+
+# ---- the reference: what a question's answers are compared with (cached per question) ----------
+
+
+@dataclass
+class _Point:
+    text: str
+    content: tuple[tuple[str, str], ...]
+    stems: frozenset[str]
+    negated: bool
+    numbers: set[str]
+    entities: frozenset[str]  # the key point's words that the question names (terms whose roles can be swapped)
+
+
+@dataclass
+class _Reference:
+    points: list[_Point]
+    point_vectors: np.ndarray
+    point_baseline: np.ndarray  # each key point's similarity to the question text itself
+    question_tokens: str
+    question_stems: frozenset[str]
+    choices: list[str]  # right choice first (if any), then the wrong ones
+    choice_tokens: list[str]
+    choice_vectors: np.ndarray
+    has_right: bool
+    model_vector: np.ndarray | None
+    model_baseline: float
+    allowed_numbers: set[str]
+    entities: frozenset[str]
+    point_words: list[tuple[int, str]]  # (key point, content word) for the soft word match
+    word_vectors: np.ndarray
+
+
+_CONTRAST = frozenset({"and", "or", "vs", "versus", "than", "from", "with"})
+
+
+def _contrasted(question: str) -> frozenset[str]:
+    """Terms the question sets against each other ("BLEU and ROUGE", "X rather than Y"): the content words
+    next to a connecting word, whose roles an answer can swap."""
+    tokens = _tokens(question)
+    terms = set()
+    for i, t in enumerate(tokens):
+        if t in _CONTRAST and 0 < i < len(tokens) - 1 and _is_content(tokens[i - 1]) and _is_content(tokens[i + 1]):
+            terms.update((stem(tokens[i - 1]), stem(tokens[i + 1])))
+    return frozenset(terms)
+
+
+@lru_cache(maxsize=1024)
+def _reference(key_points: tuple[str, ...], right: str, wrong: tuple[str, ...], question: str,
+               model_answer: str) -> _Reference:
+    question_stems = frozenset(stem(w) for w in words(question))
+    points = []
+    for text in key_points:
+        stems = frozenset(s for _, s in content(text))
+        points.append(_Point(text, content(text), stems, any(t in NEGATIONS for t in _tokens(text)),
+                             _numbers(text), stems & _contrasted(question)))
+    entities = _contrasted(question) & frozenset().union(*(p.stems for p in points)) if points else frozenset()
+    choices = ([right] if right else []) + list(wrong)
+    vectors = _embed(list(key_points) + choices + [question or " ", model_answer or " "])
+    n = len(key_points)
+    point_words = [(k, w) for k, p in enumerate(points) for w, _ in p.content]
+    question_vector = vectors[n + len(choices)]
+    model_vector = vectors[n + len(choices) + 1] if model_answer else None
+    return _Reference(
+        points=points,
+        point_vectors=vectors[:n],
+        point_baseline=vectors[:n] @ question_vector if question else vectors[:n, 0] * 0,
+        question_tokens=" ".join(_tokens(question)),
+        question_stems=question_stems,
+        choices=choices,
+        choice_tokens=[" ".join(_tokens(c)) for c in choices],
+        choice_vectors=vectors[n:n + len(choices)],
+        has_right=bool(right),
+        model_vector=model_vector,
+        model_baseline=float(model_vector @ question_vector) if model_vector is not None and question else 0.0,
+        allowed_numbers=set().union(_numbers(question), _numbers(model_answer), *(p.numbers for p in points)),
+        entities=entities if len(entities) >= 2 else frozenset(),
+        point_words=point_words,
+        word_vectors=_vectors_of_words([w for _, w in point_words]),
+    )
+
+
+# ---- the answer: units, with copies and repetitions taken out ------------------------------------
+
+
+@dataclass
+class _Unit:
+    text: str
+    tokens: list[str]
+    stems: list[str]  # per token ("" for a stopword)
+    leaf: bool = True  # a clause, or a sentence with no clauses (contradictions are read in leaves)
+
+
+def _split(text: str) -> list[tuple[str, list[str]]]:
+    """Each sentence (or bullet, or line) with its clauses when it has more than one."""
+    units = []
+    for sentence in _SENTENCES.split(text):
+        sentence = sentence.strip(" \t-*\u2022")
+        if sentence:
+            clauses = [c.strip() for c in _CLAUSES.split(sentence) if c and c.strip()]
+            units.append((sentence, clauses if len(clauses) > 1 else []))
+    return units
+
+
+def _without_repeats(tokens: list[str]) -> list[str]:
+    """Drops every run of REPEAT_RUN words already seen earlier in the same unit."""
+    if len(tokens) < 2 * REPEAT_RUN:
+        return tokens
+    seen: set[tuple[str, ...]] = set()
+    dropped = [False] * len(tokens)
+    for i in range(len(tokens) - REPEAT_RUN + 1):
+        run = tuple(tokens[i:i + REPEAT_RUN])
+        if run in seen:
+            for j in range(i, i + REPEAT_RUN):
+                dropped[j] = True
+        else:
+            seen.add(run)
+    return [t for t, d in zip(tokens, dropped) if not d]
+
+
+def _copy_of(unit: str, source: str, whole: bool) -> bool:
+    """Is this unit (folded words) a copy of (part of) the source? whole: of most of the source."""
+    if not unit or not source:
+        return False
+    if whole:
+        return (unit in source and len(unit) >= 0.6 * len(source)) or source in unit \
+            or fuzz.ratio(unit, source) >= ECHO_SIMILARITY
+    return f" {unit} " in f" {source} " or (len(unit) >= 25 and fuzz.partial_ratio(unit, source) >= ECHO_SIMILARITY)
+
+
+def _pattern(tokens: str) -> re.Pattern:
+    return re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]+".join(map(re.escape, tokens.split())) + r"(?![a-z0-9])")
+
+
+def _strip_copies(text: str, ref: _Reference) -> str:
+    """The answer folded (lower case, plain letters), less the question and (when two or more are there) the
+    choices copied into it. Folding always, not only when something is taken out, keeps what is left as it was."""
+    folded = re.sub(r"(?<=\d),(?=\d{3})", "", _fold(text)).replace("_", "")
+    copies = [c for c in ref.choice_tokens if c and _pattern(c).search(folded)]
+    sources = ([ref.question_tokens] if ref.question_tokens else []) + (copies if len(copies) >= 2 else [])
+    for p in map(_pattern, sources):
+        folded = p.sub(" . ", folded)
+    return folded
+
+
+def _units(text: str, ref: _Reference) -> list[_Unit]:
+    seen: set[str] = set()
+    kept: list[tuple[_Unit, int | None]] = []
+    for sentence, clauses in _split(_strip_copies(text[:MAX_GRADED_CHARS], ref)):
+        whole = " ".join(_without_repeats(_tokens(sentence)))
+        if _copy_of(whole, ref.question_tokens, whole=False):
+            continue  # the question pasted back, with its clauses
+        choice = next((i for i, c in enumerate(ref.choice_tokens) if _copy_of(whole, c, whole=True)), None)
+        for raw, leaf in [(sentence, not clauses)] + [(c, True) for c in clauses]:
+            tokens = _without_repeats(_tokens(raw))
+            key = " ".join(tokens)
+            if not any(_is_content(t) for t in tokens) or key in seen:
+                continue
+            seen.add(key)
+            if leaf and clauses and _copy_of(key, ref.question_tokens, whole=False) and len(tokens) > 2:
+                continue  # a clause of the question pasted into a sentence of one's own
+            unit_text = raw if len(tokens) == len(_tokens(raw)) else key
+            stems = [stem(t.replace("'", "")) if _is_content(t) else "" for t in tokens]
+            kept.append((_Unit(unit_text, tokens, stems, leaf), choice))
+    copied = {c for _, c in kept if c is not None}
+    if len(copied) >= 2:  # two or more different choices pasted: hedging, it states none of them
+        kept = [(u, c) for u, c in kept if c is None]
+    return [u for u, _ in kept]
+
+
+# ---- signals ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Signals:
+    """What the grader measured, before the fitted weights turn it into a score (for fitting and reports)."""
+
+    semantic: list[float]  # per key point: best cosine with a unit
+    above_question: list[float]  # per key point: that cosine less the key point's cosine with the question
+    unit_words: list[float]  # per key point: share of its content words in the best unit
+    all_words: list[float]  # per key point: share of its content words anywhere in the answer
+    contradicted: list[str]  # per key point: why it is stated the other way ('' when it is not)
+    soft_words: list[float]  # per key point: mean over its content words of the best word-to-word cosine
+    choice_margin: float = 0.0  # best similarity to the right choice less the best to a wrong one
+    right_similarity: float = 0.0  # best unit's cosine with the right choice
+    model_similarity: float = 0.0  # whole answer vs model answer, above the question's own similarity
+    misconception: bool = False
+    has_right: bool = False
+    units: int = 0
+
+
+def _typo_matches(word: str, long_words: list[str]) -> set[str]:
+    if len(word) < TYPO_MIN_LENGTH or not long_words:
+        return set()
+    return {m[0] for m in process.extract(word, long_words, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY,
+                                          limit=None)}
+
+
+def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequence[str] = (), question: str = "",
+            model_answer: str = "") -> Signals:
+    import numpy as np
+
+    ref = _reference(tuple(key_points), right, tuple(wrong), question, model_answer)
+    units = _units(text, ref)
+    n = len(ref.points)
+    if not units or n == 0:
+        return Signals([0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [""] * n, [0.0] * n, has_right=ref.has_right)
+    vectors = _embed([u.text for u in units] + [" ".join(u.text for u in units)])
+    unit_vectors, whole = vectors[:-1], vectors[-1]
+    similarity = unit_vectors @ ref.point_vectors.T  # units x key points
+    leaves = np.array([1.0 if u.leaf else 0.0 for u in units])
+    long_words = sorted({t for u in units for t in u.tokens if len(t) >= TYPO_MIN_LENGTH and _is_content(t)})
+
+    answer_words = sorted({t for u in units for t in u.tokens if _is_content(t)})
+    word_similarity = _vectors_of_words(answer_words) @ ref.word_vectors.T  # answer words x key point words
+    best_word = word_similarity.max(axis=0) if answer_words else np.zeros(len(ref.point_words))
+    semantic, above, unit_words, all_words, contradicted, soft = [], [], [], [], [], []
+    for k, point in enumerate(ref.points):
+        mine = [i for i, (owner, _) in enumerate(ref.point_words) if owner == k]
+        soft.append(float(best_word[mine].mean()) if mine else 0.0)
+        # positions of each key point word, per unit
+        hits = [0] * len(units)  # key point words found, per unit
+        anywhere = 0
+        for word, s in point.content:
+            typos = _typo_matches(word, long_words)
+            in_units = [any(st == s or (st and t in typos) for t, st in zip(u.tokens, u.stems)) for u in units]
+            hits = [h + f for h, f in zip(hits, in_units)]
+            anywhere += any(in_units)
+        size = max(1, len(point.content))
+        per_unit = [h / size for h in hits]
+        best = int(np.argmax((similarity[:, k] + np.array(per_unit)) * leaves - (1 - leaves)))
+        semantic.append(float(similarity[:, k].max()))
+        above.append(float(similarity[:, k].max() - ref.point_baseline[k]))
+        unit_words.append(max(per_unit))
+        all_words.append(anywhere / size)
+        contradicted.append(_contradicts(units[best], point, ref))
+    margin, misconception, right_similarity = 0.0, False, 0.0
+    if ref.choices:
+        choice_similarity = (unit_vectors @ ref.choice_vectors.T).max(axis=0)
+        if ref.has_right:
+            best_wrong = float(choice_similarity[1:].max()) if len(ref.choices) > 1 else 0.0
+            margin = float(choice_similarity[0]) - best_wrong
+            right_similarity = float(choice_similarity[0])
+            misconception = margin < 0
+    model_similarity = float(whole @ ref.model_vector) - ref.model_baseline if ref.model_vector is not None else 0.0
+    return Signals(semantic, above, unit_words, all_words, contradicted, soft, margin,
+                   right_similarity, model_similarity, misconception, ref.has_right, len(units))
+
+
+def _contradicts(unit: _Unit, point: _Point, ref: _Reference) -> str:
+    """Why this unit, which matches the key point best, says the opposite of it ('' when it does not)."""
+    positions = [i for i, s in enumerate(unit.stems) if s and s in point.stems]
+    if not positions:
+        return ""
+    stems = set(unit.stems)
+    # most matched words just after a negation, where the key point states no negation itself
+    if not point.negated:
+        negated = sum(1 for i in positions if any(
+            (unit.tokens[j] in NEGATIONS or unit.tokens[j].endswith("n't")) and unit.tokens[j + 1] not in NOT_NEGATING
+            for j in range(max(0, i - NEGATION_WINDOW), i)))
+        if negated * 2 > len(positions):
+            return "negation"
+    # an antonym of a key point word in place of the word itself, with the rest of the key point there
+    if not point.negated and len(set(positions)) * 2 >= len(point.stems) - 1:
+        for s in point.stems:
+            opposite = _OPPOSITE.get(s, frozenset())
+            if s not in stems and opposite & stems and not opposite & point.stems:
+                return "antonym"
+    # a number where the key point gives one, that neither it, the question nor the model answer has
+    if point.numbers and any(n not in ref.allowed_numbers for n in _numbers(unit.text)):
+        return "number"
+    # swapped roles: the key point's attribute sits next to another term the question names
+    if len(point.entities) == 1 and ref.entities:
+        own = next(iter(point.entities))
+        where = {e: [i for i, s in enumerate(unit.stems) if s == e] for e in ref.entities}
+        if where.get(own) and sum(1 for e in where if where[e]) >= 2:
+            votes = 0
+            for i, s in enumerate(unit.stems):
+                if s and s in point.stems and s not in ref.entities and s not in ref.question_stems:
+                    nearest = min((abs(i - j), e) for e, js in where.items() for j in js)[1]
+                    votes += 1 if nearest == own else -1
+            if votes < 0:
+                return "swapped roles"
+    return ""
+
+
+# ---- the grade ----------------------------------------------------------------------------------
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
+
+
+def point_probabilities(sig: Signals, weights: Sequence[float] = KEY_POINT_WEIGHTS) -> list[float]:
+    """Per key point: the fitted probability that it is made (0 when contradicted)."""
+    return [0.0 if c else _sigmoid(weights[0] + weights[1] * s + weights[2] * a + weights[3] * u + weights[4] * w
+                                   + weights[5] * f)
+            for s, a, u, w, f, c in zip(sig.semantic, sig.above_question, sig.unit_words, sig.all_words,
+                                        sig.soft_words, sig.contradicted)]
+
+
+@dataclass
+class Anchors:
+    """A question's own yardsticks: the model answer graded as an answer (what good looks like) and the wrong
+    choices graded as answers (what wrong looks like; an open-ended question uses FLOOR_TEXT)."""
+
+    good: Signals
+    floors: list[Signals]
+
+
+FLOOR_TEXT = "I don't know."
+
+
+@lru_cache(maxsize=1024)
+def anchors(key_points: tuple[str, ...], right: str, wrong: tuple[str, ...], question: str,
+            model_answer: str) -> Anchors:
+    def graded(text: str) -> Signals:
+        return signals(text, key_points, right, wrong, question, model_answer)
+
+    good = graded(model_answer or "; ".join(key_points))
+    floors = [graded(c) for c in wrong] + [graded(FLOOR_TEXT)]
+    return Anchors(good, floors)
+
+
+def _measures(sig: Signals, weights: Sequence[float]) -> tuple[float, float, float, float]:
+    p = point_probabilities(sig, weights)
+    return (sum(p) / max(1, len(p)), max(p, default=0.0), sig.right_similarity, sig.model_similarity)
+
+
+def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] = KEY_POINT_WEIGHTS) -> list[float]:
+    """[1, mean key point probability, best key point probability, right-choice similarity, model-answer
+    similarity] each scaled so that the question's floor is 0 and its model answer is 1; then the right-choice
+    margin over the wrong ones and the share of contradicted key points."""
+    mine, good = _measures(sig, weights), _measures(anchor.good, weights)
+    floors = [_measures(f, weights) for f in anchor.floors]
+    scaled = []
+    for i in range(4):
+        floor = max(f[i] for f in floors)
+        scaled.append((mine[i] - floor) / max(0.05, good[i] - floor))
+    # on topic: 0 at the "I don't know" floor, 1 from a third of the way to the model answer (in place of a constant)
+    blank = _measures(anchor.floors[-1], weights)
+    on_topic = max(0.0, min(1.0, 3 * max((mine[i] - blank[i]) / max(0.05, good[i] - blank[i]) for i in (1, 3))))
+    contradicted = sum(1 for c in sig.contradicted if c) / max(1, len(sig.contradicted))
+    return [on_topic, *scaled, sig.choice_margin, -contradicted]
+
+
+def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] = KEY_POINT_WEIGHTS,
+             score_weights: Sequence[float] | None = None) -> float:
+    """The score, 0..1. An answer that shows no more than "I don't know" would (best key point, right choice and
+    model answer all within BLANK_MARGIN of it) scores 0."""
+    if not sig.units:
+        return 0.0
+    mine, blank = _measures(sig, point_weights), _measures(anchor.floors[-1], point_weights)
+    if all(m <= b + BLANK_MARGIN for m, b in zip(mine[1:], blank[1:])):
+        return 0.0
+    if score_weights is None:
+        score_weights = SCORE_WEIGHTS_CHOICE if sig.has_right else SCORE_WEIGHTS_OPEN
+    raw = sum(w * x for w, x in zip(score_weights, score_features(sig, anchor, point_weights)))
+    return round(min(1.0, max(0.0, raw)), 3)
+
+
+def verdict_for(score: float) -> str:
+    """The fixed bands: the verdict is a function of the score alone."""
+    if score >= GOOD_AT:
+        return "good"
+    return "partial" if score >= PARTIAL_AT else "wrong"
+
+
 @dataclass(frozen=True)
 class Grade:
-    score: float  # 0..1: what the answer shows it knows; sets points and review ratings
-    found: tuple[bool, ...]  # per key point, in the question's order
-    core: float = 0.0  # how much of the right choice the answer states
-    misconception: bool = False
-    verdict: str = "wrong"  # good, partial or wrong, as an interviewer would say
+    score: float  # 0..1: what the answer shows it knows; sets the verdict, points and review ratings
+    found: tuple[bool, ...]  # per key point, in the question's order: made, and not contradicted
+    core: float = 0.0  # how much closer the answer is to the right choice than to a wrong one (0..1)
+    misconception: bool = False  # closer to a wrong choice than to the right one
+    verdict: str = "wrong"  # good, partial or wrong: verdict_for(score)
+    contradicted: tuple[bool, ...] = field(default=())  # per key point: matched by words but stated the other way
+    grader: str = "built-in"
 
     @property
     def passed(self) -> bool:
         return self.verdict == "good"
 
 
-class _Answer:
-    """An answer's words, ready to be searched."""
-
-    def __init__(self, text: str) -> None:
-        raw = words(text[:MAX_GRADED_CHARS])
-        self.stems = {stem(w) for w in raw}
-        self.long_words = sorted({w for w in raw if len(w) >= TYPO_MIN_LENGTH})
-
-    def coverage(self, needed: tuple[tuple[str, str], ...]) -> float:
-        if not needed:
-            return 0.0
-        return sum(1 for word, s in needed if s in self.stems or self._typo(word)) / len(needed)
-
-    def _typo(self, word: str) -> bool:
-        if len(word) < TYPO_MIN_LENGTH or not self.long_words:
-            return False
-        return process.extractOne(word, self.long_words, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY) is not None
-
-
-def grade(text: str, key_points: tuple[str, ...] | list[str], right: str = "", wrong: tuple[str, ...] = ()) -> Grade:
-    """Grade `text`; `right` is the right choice's text and `wrong` the others (without them: key points only)."""
-    answer = _Answer(text)
-    found = tuple(answer.coverage(content(p)) >= MADE_AT for p in key_points)
-    made = sum(found) / len(found) if found else 0.0
-    core = answer.coverage(content(right)) if right else made
-    misconception = core < MISCONCEPTION_CORE and any(answer.coverage(content(w)) >= MISCONCEPTION_WRONG for w in wrong)
-    raw = KEY_WEIGHT * made + CORE_WEIGHT * core - (MISCONCEPTION_PENALTY if misconception else 0.0)
-    verdict = _verdict(raw, len(answer.stems))  # unclamped: a misconception keeps its whole penalty here
-    return Grade(round(min(1.0, max(0.0, raw)), 3), found, round(core, 3), misconception, verdict)
-
-
-def _verdict(score: float, content_words: int) -> str:
-    band = score + ELABORATION_CREDIT * min(1.0, content_words / ELABORATION_WORDS)
-    if band >= GOOD_BAND and score >= GOOD_MIN_SCORE:
-        return "good"
-    return "partial" if band >= PARTIAL_BAND else "wrong"
+def grade(text: str, key_points: tuple[str, ...] | list[str], right: str = "", wrong: tuple[str, ...] = (), *,
+          question: str = "", model_answer: str = "") -> Grade:
+    """Grade `text`. `right` is the right choice's text and `wrong` the others (none for an open-ended question);
+    `question` (its text, dropped when pasted back) and `model_answer` sharpen the grade when given."""
+    sig = signals(text, key_points, right, wrong, question, model_answer)
+    anchor = anchors(tuple(key_points), right, tuple(wrong), question, model_answer)
+    probabilities = point_probabilities(sig)
+    score = score_of(sig, anchor)
+    found = tuple(p >= KEY_POINT_FOUND for p in probabilities)
+    core = round(min(1.0, max(0.0, 0.5 + sig.choice_margin * 2.5)), 3) if sig.has_right else 0.0
+    return Grade(score, found, core, sig.misconception, verdict_for(score), tuple(bool(c) for c in sig.contradicted))
 
 
 def grade_question(text: str, question) -> Grade:
-    """Grade against a bank question: its key points, right choice and wrong choices."""
-    wrong = tuple(c for i, c in enumerate(question.choices, 1) if i != question.correct)
-    return grade(text, question.key_points, question.correct_text, wrong)
+    """Grade against a bank question: its key points, model answer, and right and wrong choices (if any)."""
+    return grade(text, question.key_points, question.correct_text, question.wrong_choices,
+                 question=question.question, model_answer=question.answer)
 
 
-def points_for(score: float) -> int:
-    """Leaderboard points for a written answer in a channel round (0..10)."""
+def points_for(result: Grade | float) -> int:
+    """Leaderboard points for a written answer in a channel round (0..10); a wrong verdict earns none."""
+    if isinstance(result, Grade):
+        if result.verdict == "wrong":
+            return 0
+        score = result.score
+    else:
+        score = result if result >= PARTIAL_AT else 0.0
     return round(10 * max(0.0, min(1.0, score)))
