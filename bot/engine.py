@@ -515,5 +515,6 @@ def judge(answer: Answer, question: Question, grade: Grade | None = None) -> Jud
     if not answer.text:
         return Judgement(correct, points)
     grade = grade or grade_question(answer.text, question)
-    return Judgement(correct if answer.choice is not None else grade.passed, points + points_for(grade.score), grade)
+    # points_for takes the Grade: a wrong verdict earns no written points, whatever its score
+    return Judgement(correct if answer.choice is not None else grade.passed, points + points_for(grade), grade)
 

@@ -105,10 +105,11 @@ def grade_feedback(question: Question, grade: Grade) -> str:
     missed = [p for p, ok in zip(question.key_points, grade.found) if not ok]
     lines = [f"Your written answer made {len(made)} of {len(question.key_points)} key points "
              f"(score {grade.score:.0%}, {grade.verdict})."]
-    if made:
+    if made:  # only what the grader found: a key point it did not find is never listed as made
         lines.append("Covered: " + "; ".join(made))
     if missed:
         lines.append("Missed: " + "; ".join(missed))
+        lines.append(f"The main idea missing: {missed[0]}.")  # the first one missed, in the bank's order
     return "\n".join(lines)
 
 
