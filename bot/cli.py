@@ -62,8 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", type=Path)
     backup.set_defaults(func=cmd_backup)
 
-    export = sub.add_parser("export", help="answers and scores as CSV")
-    export.add_argument("--csv", dest="directory", type=Path, required=True, metavar="DIR")
+    export = sub.add_parser("export", help="answers and scores as CSV, or an Anki deck of the questions")
+    export_as = export.add_mutually_exclusive_group(required=True)
+    export_as.add_argument("--csv", dest="directory", type=Path, metavar="DIR",
+                           help="answers, rounds, weekly scores and members as CSV files in DIR")
+    export_as.add_argument("--anki", type=Path, metavar="FILE", help="an Anki deck (.apkg) of the whole bank")
+    export.add_argument("--member", metavar="ID", help="with --anki: only the questions this member (platform "
+                        "user id) answered wrongly")
     export.set_defaults(func=cmd_export)
     return parser
 
@@ -206,6 +211,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from bot.backup import export_csv
 
+    if args.anki is not None:
+        return _export_anki(args)
+    if args.member is not None:
+        return _fail("--member goes with --anki (a deck of that member's missed questions)")
     settings = load_settings()
     if not settings.db_path.exists():
         return _fail(f"STUDYBOT_DB: no database at {settings.db_path}")
@@ -217,4 +226,22 @@ def cmd_export(args: argparse.Namespace) -> int:
         return _fail(f"cannot write to {args.directory}: {error}")
     for path, count in files:
         print(f"{path}: {count} rows")
+    return 0
+
+
+def _export_anki(args: argparse.Namespace) -> int:
+    from bot.anki import AnkiError, export_anki
+
+    settings = load_settings()
+    try:
+        bank = load_bank(settings.questions_path)
+    except BankError as error:
+        print(f"studybot: the question bank {settings.questions_path} has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        print(export_anki(bank, args.anki, args.member, settings.db_path))
+    except AnkiError as error:
+        return _fail(str(error))
     return 0
