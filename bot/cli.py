@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--member", metavar="ID", help="with --anki: only the questions this member (platform "
                         "user id) answered wrongly")
     export.set_defaults(func=cmd_export)
+
+    items = sub.add_parser("items", help="item analysis of the multiple-choice answers: flags questions to fix")
+    items.add_argument("--csv", type=Path, metavar="FILE", help="also write the rows to FILE as CSV")
+    items.set_defaults(func=cmd_items)
     return parser
 
 
@@ -244,4 +248,29 @@ def _export_anki(args: argparse.Namespace) -> int:
         print(export_anki(bank, args.anki, args.member, settings.db_path))
     except AnkiError as error:
         return _fail(str(error))
+    return 0
+
+
+# ---- item analysis ----------------------------------------------------------------------------
+
+
+def cmd_items(args: argparse.Namespace) -> int:
+    from bot.items import ItemsError, analyse_file, format_table, write_csv
+
+    settings = load_settings()
+    if not settings.db_path.exists():
+        return _fail(f"STUDYBOT_DB: no database at {settings.db_path}: no answers to analyse")
+    bank, problems = check_bank(settings.questions_path)
+    if bank is None:
+        print(f"studybot: warning: the question bank {settings.questions_path} has {len(problems)} problem(s); "
+              "answers are judged as they were stored", file=sys.stderr)
+    try:
+        items = analyse_file(settings.db_path, bank)
+        if args.csv is not None:
+            write_csv(items, args.csv)
+    except ItemsError as error:
+        return _fail(str(error))
+    print(format_table(items) if items else "no answers yet: no multiple-choice answers in the database to analyse")
+    if args.csv is not None:
+        print(f"{args.csv}: {len(items)} rows")
     return 0
