@@ -15,13 +15,13 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
-from adapters.base import Hub, Sent
+from bot.ports import Hub, Sent
 from bot.clock import UTC, human_duration
 from bot.config import Settings
-from bot.events import ChoiceMade, CommandInvoked, Kind, Outgoing, WrittenAnswer
-from bot.models import Member, Place
+from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, WrittenAnswer
+from bot.models import ChannelSettings, Member, Place
 from bot.texts import defang, name_of
 
 PLACE = Place("console", "local", "console")
@@ -66,19 +66,17 @@ class ConsoleAdapter:
 
     async def start(self, hub: Hub) -> None:
         self.hub = hub
-        engine = getattr(hub, "engine", None)
-        if engine is not None:
-            engine.register_channel(PLACE.platform, PLACE.workspace, PLACE.channel)
+        settings = hub.register_channel(PLACE.platform, PLACE.workspace, PLACE.channel)
         self.say(f"studybot console. You are {self.member.name}. {CONSOLE_HELP}")
-        self.say(self._next_daily(engine))
+        self.say(self._next_daily(settings))
         self._prompt()
         self._task = asyncio.create_task(self._read_loop())
 
-    def _next_daily(self, engine) -> str:
+    @staticmethod
+    def _next_daily(settings: ChannelSettings) -> str:
         from bot.scheduler import daily_trigger
 
-        settings = engine.settings_for(PLACE.platform, PLACE.workspace) if engine is not None else None
-        trigger = daily_trigger(settings) if settings is not None else None
+        trigger = daily_trigger(settings)
         if trigger is None:
             return "The daily question is off (STUDYBOT_DAILY_AT); `/quiz post` posts a round now."
         fire = trigger.get_next_fire_time(None, datetime.now(UTC))
@@ -182,13 +180,12 @@ class ConsoleAdapter:
         await asyncio.sleep(seconds)
 
     def _current_round(self) -> int | None:
-        engine = getattr(self.hub, "engine", None)
-        return engine.current_round(self.member, PLACE) if engine is not None else None
-
-    async def _run(self, event) -> None:
         assert self.hub is not None
-        out = await self.hub.handle(event)
-        await self.hub.deliver(out)
+        return self.hub.current_round(self.member, PLACE)
+
+    async def _run(self, event: Inbound) -> None:
+        assert self.hub is not None
+        await self.hub.run(event)
 
     # ---- output -----------------------------------------------------------------------
 
@@ -196,7 +193,7 @@ class ConsoleAdapter:
         self.stdout.write(plain(text) + "\n")
         self.stdout.flush()
 
-    async def send(self, message: Outgoing) -> Sent | None:
+    async def send(self, message: Outgoing, reply: Any = None) -> Sent | None:
         self._sent += 1
         self.say(self.render(message))
         return Sent(f"console-{self._sent}")

@@ -1,4 +1,8 @@
-"""Send each outbound message through the adapter of its platform, and remember round posts."""
+"""The hub: the one door between the adapters and the engine.
+
+Inbound events go to the engine; each outbound message goes through the adapter of its platform,
+with the interaction being answered passed along explicitly; round posts are remembered.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,19 @@ import asyncio
 import logging
 import time
 from dataclasses import replace
+from typing import Any
 
-from adapters.base import ChatAdapter, DeliveryError
+from bot.ports import ChatAdapter, DeliveryError
 from bot.engine import QuizEngine
 from bot.events import Inbound, Kind, Outgoing
 from bot.metrics import Metrics
+from bot.models import ChannelSettings, Member, Place
 
 log = logging.getLogger(__name__)
 
 
 class Router:
-    """The hub that adapters talk to: engine calls in, messages out."""
+    """The hub that adapters talk to (bot.ports.Hub): engine calls in, messages out."""
 
     def __init__(self, engine: QuizEngine, adapters: dict[str, ChatAdapter], metrics: Metrics | None = None) -> None:
         self.engine = engine
@@ -34,17 +40,20 @@ class Router:
         finally:
             self.metrics.handler_seconds.observe(time.perf_counter() - started)
 
-    async def deliver(self, messages: list[Outgoing]) -> None:
+    async def run(self, event: Inbound, reply: Any = None) -> None:
+        await self.deliver(await self.handle(event), reply)
+
+    async def deliver(self, messages: list[Outgoing], reply: Any = None) -> None:
         failed: dict[int, str] = {}  # round id -> why its post was refused, for the confirmations after it
         for message in messages:
             if message.kind is Kind.NOTICE and message.round_id in failed:
                 message = replace(message, text=f"I could not post that round: {failed[message.round_id]} "
                                                 "It is kept and retried every minute.")
-            problem = await self.deliver_one(message)
+            problem = await self.deliver_one(message, reply)
             if problem and message.round_id is not None:
                 failed[message.round_id] = problem
 
-    async def deliver_one(self, message: Outgoing) -> str | None:
+    async def deliver_one(self, message: Outgoing, reply: Any = None) -> str | None:
         """Send one message; returns the platform's refusal, worded for admins, if there was one."""
         adapter = self.adapters.get(message.place.platform)
         if adapter is None:
@@ -59,7 +68,7 @@ class Router:
                 return None
             self._posting.add(message.round_id)
         try:
-            sent = await adapter.send(message)
+            sent = await adapter.send(message, reply)
         except DeliveryError as error:
             log.warning("delivery failed in %s/%s: %s", message.place.platform, message.place.channel, error.problem)
             self.engine.report_problem(message.place.platform, message.place.workspace, error.problem)
@@ -74,3 +83,31 @@ class Router:
             self.engine.round_posted(message.round_id, sent.message_id, sent.thread_id)
             self.metrics.rounds_posted += 1
         return None
+
+    # ---- lookups adapters need (bot.ports.Hub) -------------------------------------------------
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return self.engine.bank.levels
+
+    def settings_for(self, platform: str, workspace: str) -> ChannelSettings:
+        return self.engine.settings_for(platform, workspace)
+
+    def register_channel(self, platform: str, workspace: str, channel: str) -> ChannelSettings:
+        return self.engine.register_channel(platform, workspace, channel)
+
+    def current_round(self, member: Member, place: Place) -> int | None:
+        return self.engine.current_round(member, place)
+
+    def recall(self, key: str) -> str | None:
+        return self.engine.recall(key)
+
+    def remember(self, key: str, value: str) -> None:
+        self.engine.remember(key, value)
+
+    def report_problem(self, platform: str, workspace: str, text: str) -> None:
+        self.engine.report_problem(platform, workspace, text)
+
+    def home(self, member: Member, place: Place) -> tuple[str, str]:
+        stats = "\n\n".join(message.text for message in self.engine.member_stats(member, place, chart=False))
+        return stats, self.engine.board(place, "week", member.user_id)

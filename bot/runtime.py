@@ -7,7 +7,7 @@ import logging
 import signal
 from contextlib import suppress
 
-from adapters.base import ChatAdapter
+from bot.ports import ChatAdapter
 from bot.config import Settings
 from bot.engine import QuizEngine
 from bot.judge import Judge

@@ -19,6 +19,7 @@ from adapters.console import ConsoleAdapter
 from bot.backup import safe_cell
 from bot.charts import MAX_TOPICS, progress_figure
 from bot.config import Settings, load_settings
+from bot.models import ChannelSettings
 from bot.stats import Record
 from tests.conftest import REPO
 from tests.console_process import ConsoleProcess, console_env
@@ -200,13 +201,14 @@ class Terminal(io.StringIO):
 
 
 async def test_console_prompt_shows_who_you_are_at_a_terminal(tmp_path):
-    class Hub:
-        engine = None
+    class Hub:  # the part of bot.ports.Hub the console uses
+        def register_channel(self, platform, workspace, channel):
+            return ChannelSettings(platform, workspace, channel, None, "mon-fri", "UTC", 60, None)
 
-        async def handle(self, event):
-            return []
+        def current_round(self, member, place):
+            return None
 
-        async def deliver(self, out):
+        async def run(self, event, reply=None):
             return None
 
     out = Terminal()

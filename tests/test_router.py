@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.base import DeliveryError, Sent
+from bot.ports import DeliveryError, Sent
 from bot.events import CommandInvoked, Kind, Outgoing
 from bot.router import Router
 from tests.conftest import member
@@ -18,7 +18,7 @@ class RefusingChannel:
         self.allowed = False
         self.sent: list[Outgoing] = []
 
-    async def send(self, message: Outgoing) -> Sent | None:
+    async def send(self, message: Outgoing, reply=None) -> Sent | None:
         if message.kind is Kind.ROUND and not self.allowed:
             raise DeliveryError("I am missing Send Messages in #quiz.", retryable=True)
         self.sent.append(message)

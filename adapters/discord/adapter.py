@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import discord
 
-from adapters.base import Hub, Sent
+from bot.ports import Hub, Sent
 from adapters.discord import translate
 from adapters.discord.client import StudyClient, use_endpoints
 from adapters.discord.commands import tree_hash
-from adapters.discord.delivery import CURRENT, Delivery, InteractionReply
+from adapters.discord.delivery import Delivery, InteractionReply
 from adapters.discord.permissions import missing_to_post
 from adapters.discord.views import AnswerForm
 from bot.config import ConfigError, Settings
@@ -68,7 +69,7 @@ class DiscordAdapter:
         self.hub = hub
         use_endpoints(self.settings.discord_api_url, self.settings.discord_gateway_url)
         guild_id = int(self.settings.discord_guild_id) if self.settings.discord_guild_id else None
-        self.client = StudyClient(self, hub.engine.bank.levels, guild_id, self.settings.discord_message_content,
+        self.client = StudyClient(self, hub.levels, guild_id, self.settings.discord_message_content,
                                   self.guild_ready_timeout)
         self.delivery = Delivery(self.client, self._report, self.settings.discord_message_content)
         self._task = asyncio.create_task(self.client.start(self.settings.discord_token), name="discord-client")
@@ -127,7 +128,7 @@ class DiscordAdapter:
         guild = self.client.command_guild
         key = f"discord:commands:{self.client.application_id}:{guild.id if guild else 'global'}"
         digest = tree_hash(self.client.tree, guild)
-        if self.hub.engine.recall(key) == digest:
+        if self.hub.recall(key) == digest:
             log.info("slash commands unchanged; not synced")
             return
         try:
@@ -135,7 +136,7 @@ class DiscordAdapter:
         except discord.HTTPException as error:
             log.error("could not sync slash commands (%s %s); trying again at the next start", error.status, error.text)
             return
-        self.hub.engine.remember(key, digest)
+        self.hub.remember(key, digest)
         log.info("slash commands synced %s", f"to server {guild.id}" if guild else "globally")
 
     async def _register_env_channel(self) -> None:
@@ -155,19 +156,20 @@ class DiscordAdapter:
         if guild is None:
             log.warning("STUDYBOT_DISCORD_CHANNEL %s is not a server channel", channel_id)
             return
-        self.hub.engine.register_channel(self.platform, str(guild.id), channel_id)
+        self.hub.register_channel(self.platform, str(guild.id), channel_id)
 
     def _report(self, workspace: str, problem: str) -> None:
         assert self.hub is not None
         log.warning("server %s: %s", workspace, problem)
-        self.hub.engine.report_problem(self.platform, workspace, problem)
+        self.hub.report_problem(self.platform, workspace, problem)
 
     # ---- out ------------------------------------------------------------------------------
 
-    async def send(self, message: Outgoing) -> Sent | None:
+    async def send(self, message: Outgoing, reply: Any = None) -> Sent | None:
+        """`reply`: the InteractionReply being answered, if any (its member's private messages go there)."""
         if self.delivery is None:
             raise RuntimeError("the Discord adapter is not started")
-        return await self.delivery.send(message, CURRENT.get())
+        return await self.delivery.send(message, reply if isinstance(reply, InteractionReply) else None)
 
     # ---- in: interactions -------------------------------------------------------------------
 
@@ -215,9 +217,8 @@ class DiscordAdapter:
             log.info("interaction %s expired before we answered: %s", interaction.id, error.text)
             return
         reply = InteractionReply(interaction)
-        token = CURRENT.set(reply)
         try:
-            await self._run(event)
+            await self._run(event, reply)
             if after is not None:
                 await after(interaction, reply)
             if reply.sent == 0:
@@ -225,13 +226,11 @@ class DiscordAdapter:
         except Exception:
             log.exception("handling %s failed", type(event).__name__)
             await self._try(reply.text(OOPS))
-        finally:
-            CURRENT.reset(token)
 
     async def _check_daily_channel(self, interaction: discord.Interaction, reply: InteractionReply) -> None:
         """After /quiz setup: say so at once when the daily channel is one I cannot post in."""
         assert self.hub is not None and interaction.guild is not None
-        settings = self.hub.engine.settings_for(self.platform, str(interaction.guild.id))
+        settings = self.hub.settings_for(self.platform, str(interaction.guild.id))
         if not settings.channel or not settings.channel.isdigit():
             return
         channel = interaction.guild.get_channel(int(settings.channel))
@@ -257,9 +256,9 @@ class DiscordAdapter:
         if answer is not None:
             await self._try(self._run(answer))
 
-    async def _run(self, event: Inbound) -> None:
+    async def _run(self, event: Inbound, reply: InteractionReply | None = None) -> None:
         assert self.hub is not None
-        await self.hub.deliver(await self.hub.handle(event))
+        await self.hub.run(event, reply)
 
     @staticmethod
     async def _try(work: Awaitable[None]) -> None:

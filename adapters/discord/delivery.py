@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
 import discord
 
-from adapters.base import DeliveryError, Sent
+from bot.ports import DeliveryError, Sent
 from adapters.discord import limits
 from adapters.discord.render import NUMBER_EMOJI, Piece, render
 from adapters.discord.views import answer_view
@@ -57,9 +56,6 @@ class InteractionReply:
     async def text(self, text: str) -> None:
         for chunk in limits.split_text(text, limits.CONTENT):
             await self.send(Piece(content=chunk))
-
-
-CURRENT: ContextVar[InteractionReply | None] = ContextVar("discord_interaction", default=None)
 
 
 def _message_kwargs(piece: Piece, view: discord.ui.View | None, file: discord.File | None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -19,12 +19,12 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
-from adapters.base import Hub, Sent
+from bot.ports import Hub, Sent
 from adapters.slack import render
 from adapters.slack.client import Directory, Installation, Workspaces, error_code, web_client
 from adapters.slack.dedupe import RecentEvents
 from adapters.slack.listeners import register
-from adapters.slack.outbox import Outbox, ReplyTo, current_reply
+from adapters.slack.outbox import Outbox, ReplyTo
 from adapters.slack.server import HttpServer, SocketLink, events_app
 from adapters.slack.translate import PLATFORM
 from bot.config import ConfigError, Settings
@@ -66,7 +66,7 @@ class SlackAdapter:
         self.hub = hub
         installed = await self._connect()
         if self.settings.slack_channel:
-            hub.engine.register_channel(PLATFORM, installed.team_id, self.settings.slack_channel)
+            hub.register_channel(PLATFORM, installed.team_id, self.settings.slack_channel)
         self.app = self._bolt_app()
         if self.socket_mode:
             assert self.settings.slack_app_token
@@ -179,11 +179,7 @@ class SlackAdapter:
     async def run(self, event: Inbound, reply: ReplyTo | None) -> None:
         """One inbound event through the engine, and its answers out, with the interaction at hand."""
         assert self.hub is not None
-        token = current_reply.set(reply)
-        try:
-            await self.hub.deliver(await self.hub.handle(event))
-        finally:
-            current_reply.reset(token)
+        await self.hub.run(event, reply)
 
     async def member(self, team: str, user_id: str, fallback_name: str | None = None) -> Member:
         profile = await self.directory.profile(team, user_id, fallback_name)
@@ -196,11 +192,9 @@ class SlackAdapter:
     async def publish_home(self, team: str, user_id: str) -> None:
         """The Home tab: the member's record and streak, and this week's leaderboard."""
         assert self.hub is not None
-        engine = self.hub.engine
         member = await self.member(team, user_id)
-        place = Place(PLATFORM, team, engine.settings_for(PLATFORM, team).channel or "")
-        stats = "\n\n".join(message.text for message in engine.member_stats(member, place, chart=False))
-        board = engine.board(place, "week", user_id)
+        place = Place(PLATFORM, team, self.hub.settings_for(PLATFORM, team).channel or "")
+        stats, board = self.hub.home(member, place)
         view = render.home_view(name_of(member.name), stats, board)
         try:
             await self.workspaces.client_for(team).views_publish(user_id=user_id, view=view)
@@ -209,8 +203,8 @@ class SlackAdapter:
 
     # ---- outbound --------------------------------------------------------------------------
 
-    async def send(self, message: Outgoing) -> Sent | None:
-        return await self.outbox.send(message)
+    async def send(self, message: Outgoing, reply: Any = None) -> Sent | None:
+        return await self.outbox.send(message, reply if isinstance(reply, ReplyTo) else None)
 
 
 class _TokenFromEnvironment(logging.Filter):

@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import DeliveryError
+from bot.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 

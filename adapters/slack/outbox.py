@@ -10,13 +10,12 @@ set by the listener around the engine call, so the engine never sees it.
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.base import DeliveryError, Sent
+from bot.ports import DeliveryError, Sent
 from adapters.slack import render
 from adapters.slack.client import ROUND_WAITS, Workspaces, delivery_error, error_code, invite_hint
 from adapters.slack.ids import CHOICE_REACTIONS, message_id, split_message_id
@@ -39,9 +38,6 @@ class ReplyTo:
     told_to_invite: bool = field(default=False)
 
 
-current_reply: ContextVar[ReplyTo | None] = ContextVar("studybot_slack_reply", default=None)
-
-
 def thread_ts(thread: str | None) -> str | None:
     """The engine's thread id ("<channel>:<ts>") -> the ts Slack wants as thread_ts."""
     if not thread:
@@ -56,19 +52,20 @@ class Outbox:
     def __init__(self, workspaces: Workspaces) -> None:
         self.workspaces = workspaces
 
-    async def send(self, m: Outgoing) -> Sent | None:
+    async def send(self, m: Outgoing, reply: ReplyTo | None = None) -> Sent | None:
+        """`reply`: the interaction being answered, if any (its member's private messages go to its response_url)."""
         try:
             if m.kind is Kind.REMINDER and m.to is not None:
                 return await self._direct(m)
             if m.to is not None:
-                return await self._private(m)
+                return await self._private(m, reply)
             if m.kind is Kind.ROUND:
                 return await self._post_round(m)
             if m.kind is Kind.CLOSED:
                 return await self._close(m)
             return await self._post(m)
         except SlackApiError as error:
-            raise await self._refused(error, m) from None
+            raise await self._refused(error, m, reply) from None
 
     # ---- public posts --------------------------------------------------------------------
 
@@ -117,9 +114,8 @@ class Outbox:
 
     # ---- private messages ----------------------------------------------------------------
 
-    async def _private(self, m: Outgoing) -> None:
+    async def _private(self, m: Outgoing, reply: ReplyTo | None) -> None:
         assert m.to is not None
-        reply = current_reply.get()
         page_list = render.message_pages(m)
         if reply is not None and reply.user_id == m.to.user_id and reply.response_url:
             if await self._respond(reply.response_url, m, page_list):
@@ -174,11 +170,10 @@ class Outbox:
 
     # ---- refusals ------------------------------------------------------------------------
 
-    async def _refused(self, error: SlackApiError, m: Outgoing) -> DeliveryError:
+    async def _refused(self, error: SlackApiError, m: Outgoing, reply: ReplyTo | None) -> DeliveryError:
         """Slack's refusal in admin words; a member who just ran /quiz here also hears how to invite the bot."""
         installed = self.workspaces.installation(m.place.workspace)
         bot_name = installed.bot_name if installed else "studybot"
-        reply = current_reply.get()
         channel = m.place.channel
         if (reply is not None and reply.response_url and reply.channel == channel and not reply.told_to_invite
                 and error_code(error) in INVITE_NEEDED):
