@@ -102,7 +102,9 @@ def probabilities(ex: Example, weights) -> list[float]:
     return grading.point_probabilities(ex.signals, weights)
 
 
-def fit(examples: list[Example], open_ended: bool) -> Model:
+def fit(examples: list[Example], open_ended: bool, bands: tuple[float, float] | None = None) -> Model:
+    """Fits the key point model, the score weights and (unless given) the bands. With bands given (open-ended
+    grading shares the multiple-choice bands), a scale of the score weights is fitted instead."""
     x, y, contradicted = point_rows(examples)
     w = logistic(x, y, RIDGE_POINTS)
     p = np.where(contradicted, 0.0, 1 / (1 + np.exp(-x @ w)))
@@ -133,15 +135,23 @@ def fit(examples: list[Example], open_ended: bool) -> Model:
     sw = sw * active
     scores = np.clip(features @ sw, 0, 1)
     labels = [ex.label for ex in examples]
+
+    def value(scores: np.ndarray, good_at: float, partial_at: float) -> float:
+        verdicts = ["good" if s >= good_at else "partial" if s >= partial_at else "wrong" for s in scores]
+        exact = sum(v == lab for v, lab in zip(verdicts, labels))
+        passed = sum((v == "good") == (lab == "good") for v, lab in zip(verdicts, labels))
+        return exact + 0.5 * passed
+
+    if bands is not None:
+        raw = features @ sw
+        scale = max(np.arange(0.5, 2.0, 0.02), key=lambda a: (value(np.clip(a * raw, 0, 1), *bands), -abs(a - 1)))
+        return Model(tuple(map(float, w)), found_at, tuple(float(v * scale) for v in sw), *bands)
     best = (-1.0, 0.0, 0.0)
     for good_at in np.arange(0.30, 0.90, 0.01):
         for partial_at in np.arange(0.05, good_at, 0.01):
-            verdicts = ["good" if s >= good_at else "partial" if s >= partial_at else "wrong" for s in scores]
-            exact = sum(v == lab for v, lab in zip(verdicts, labels))
-            passed = sum((v == "good") == (lab == "good") for v, lab in zip(verdicts, labels))
-            value = exact + 0.5 * passed
-            if value > best[0] + 1e-9:
-                best = (value, float(good_at), float(partial_at))
+            v = value(scores, good_at, partial_at)
+            if v > best[0] + 1e-9:
+                best = (v, float(good_at), float(partial_at))
     return Model(tuple(map(float, w)), found_at, tuple(map(float, sw)), best[1], best[2])
 
 
@@ -189,16 +199,26 @@ def line(name: str, m: dict) -> str:
             f"recall {m['kp_recall']:.1%} ({m['kp_marked']} marked)")
 
 
-def report(open_ended: bool, constants: bool) -> dict:
-    examples = load(open_ended)
+def report(examples: list[Example], constants: bool, choice_examples: list[Example] | None = None) -> dict:
+    """choice_examples: for open-ended grading, the same answers graded with their choices, whose fitted bands
+    open-ended grading shares (one set of bands for every question)."""
+    open_ended = choice_examples is not None
     mode = "open-ended (key points + model answer)" if open_ended else "multiple-choice (with choices)"
     print(f"\n== {mode}: {len(examples)} answers, {len({e.question for e in examples})} questions")
-    model = fit(examples, open_ended)
+
+    def fitted(keep) -> Model:
+        bands = None
+        if choice_examples is not None:
+            choice = fit([e for e in choice_examples if keep(e)], False)
+            bands = (choice.good_at, choice.partial_at)
+        return fit([e for e in examples if keep(e)], open_ended, bands)
+
+    model = fitted(lambda e: True)
     whole = measure([(ex, predict(model, ex)) for ex in examples])
     print(line("fitted on all, measured on all", whole))
     folds = []
     for question in sorted({e.question for e in examples}):
-        fold = fit([e for e in examples if e.question != question], open_ended)
+        fold = fitted(lambda e: e.question != question)
         folds.extend((e, predict(fold, e)) for e in examples if e.question == question)
     cv = measure(folds)
     print(line("leave-one-question-out CV", cv))
@@ -219,10 +239,11 @@ def main() -> None:
     parser.add_argument("--constants", action="store_true", help="print the fitted constants")
     parser.add_argument("--mode", choices=("choice", "open", "both"), default="both")
     args = parser.parse_args()
+    choice = load(open_ended=False)
     if args.mode in ("choice", "both"):
-        report(False, args.constants)
+        report(choice, args.constants)
     if args.mode in ("open", "both"):
-        report(True, args.constants)
+        report(load(open_ended=True), args.constants, choice)
 
 
 if __name__ == "__main__":

@@ -60,10 +60,10 @@ KEY_POINT_FOUND = 0.80  # probability from which a key point counts as made (cho
 # score: weights over score_features(): [1, mean key point probability, best key point probability, right-choice
 # similarity, model-answer similarity (those four scaled per question between its floor and its model answer),
 # right-choice margin over the wrong ones, contradicted share]
-SCORE_WEIGHTS_CHOICE = (0.483, 0.494, 0.03, 0.0, 0.0, 0.638, 0.0)
-SCORE_WEIGHTS_OPEN = (0.051, 0.683, 0.391, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
-BLANK_MARGIN = 0.1
-GOOD_AT, PARTIAL_AT = 0.53, 0.41  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
+SCORE_WEIGHTS_CHOICE = (0.482, 0.496, 0.03, 0.0, 0.0, 0.64, 0.0)
+SCORE_WEIGHTS_OPEN = (0.043, 0.574, 0.329, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
+ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
+GOOD_AT, PARTIAL_AT = 0.53, 0.40  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
 
 STOPWORDS = frozenset(
     """a an the of to in on for by with from at as and or but nor not no is are was were be been being it its
@@ -578,16 +578,16 @@ def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] = KEY
 
 def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] = KEY_POINT_WEIGHTS,
              score_weights: Sequence[float] | None = None) -> float:
-    """The score, 0..1. An answer that shows no more than "I don't know" would (best key point, right choice and
-    model answer all within BLANK_MARGIN of it) scores 0."""
+    """The score, 0..1. An answer that is not on topic (less than ON_TOPIC_FROM of the way from "I don't know" to
+    the model answer, see score_features) scores 0."""
     if not sig.units:
         return 0.0
-    mine, blank = _measures(sig, point_weights), _measures(anchor.floors[-1], point_weights)
-    if all(m <= b + BLANK_MARGIN for m, b in zip(mine[1:], blank[1:])):
+    features = score_features(sig, anchor, point_weights)
+    if features[0] < 3 * ON_TOPIC_FROM:  # barely more key point or model-answer likeness than "I don't know"
         return 0.0
     if score_weights is None:
         score_weights = SCORE_WEIGHTS_CHOICE if sig.has_right else SCORE_WEIGHTS_OPEN
-    raw = sum(w * x for w, x in zip(score_weights, score_features(sig, anchor, point_weights)))
+    raw = sum(w * x for w, x in zip(score_weights, features))
     return round(min(1.0, max(0.0, raw)), 3)
 
 
