@@ -81,7 +81,6 @@ class Outgoing:
     deadline: datetime | None = None
     hidden_votes: bool = False
     image: Path | None = None
-    fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     # Draws a PNG for this message when called (slow: the router calls it off the event loop, and only for
     # adapters that can attach images); its result becomes `image`.
     chart: Callable[[], Path | None] | None = field(default=None, compare=False, repr=False)

@@ -233,14 +233,6 @@ class Store:
             )
         return Round.from_row(row) if row else None
 
-    def daily_round(self, place: Place, day: str) -> Round | None:
-        row = self.row(
-            """SELECT * FROM rounds WHERE platform = ? AND workspace = ? AND channel = ?
-               AND kind = 'daily' AND daily_date = ?""",
-            (place.platform, place.workspace, place.channel, day),
-        )
-        return Round.from_row(row) if row else None
-
     def set_round_message(self, round_id: int, message_id: str, thread_id: str | None) -> None:
         self._rounds.pop(round_id, None)
         self.db.execute(

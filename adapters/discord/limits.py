@@ -16,7 +16,6 @@ FIELDS = 25  # fields per embed
 EMBEDS = 10  # embeds per message
 TOTAL = 6000  # characters of all embeds of one message together
 BUTTONS = 25  # 5 rows of 5
-LABEL = 80  # button label
 THREAD_NAME = 100
 
 MARK = "…"  # where a word (or a text) had to be cut

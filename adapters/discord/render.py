@@ -44,9 +44,9 @@ def render(message: Outgoing, thread_answers: bool = False) -> list[Piece]:
         return [round_piece(message, thread_answers)]
     if message.kind is Kind.CLOSED:
         return [closed_piece(message)]
-    if not message.title and not message.fields and message.kind in (Kind.NOTICE, Kind.FEEDBACK):
+    if not message.title and message.kind in (Kind.NOTICE, Kind.FEEDBACK):
         return [Piece(content=chunk) for chunk in limits.split_text(message.text, limits.CONTENT)]
-    return pack(embeds_for(message.title, message.text, message.fields, COLOURS.get(message.kind)))
+    return pack(embeds_for(message.title, message.text, COLOURS.get(message.kind)))
 
 
 # ---- round posts ---------------------------------------------------------------------------
@@ -95,33 +95,15 @@ def single(title: str, description: str, colour: int | None) -> Piece:
 # ---- everything else ------------------------------------------------------------------------
 
 
-def embeds_for(title: str, text: str, fields: tuple[tuple[str, str], ...] = (),
-               colour: int | None = None) -> list[discord.Embed]:
-    """The text in as many embeds as it needs; the title on the first, fields after the text."""
+def embeds_for(title: str, text: str, colour: int | None = None) -> list[discord.Embed]:
+    """The text in as many embeds as it needs; the title on the first."""
     chunks = limits.split_text(text, limits.DESCRIPTION) if text.strip() else []
     embeds = [discord.Embed(description=chunk, colour=colour) for chunk in chunks]
-    for name, value in _fields(fields):
-        full = bool(embeds) and (len(embeds[-1].fields) >= limits.FIELDS
-                                 or len(embeds[-1]) + len(name) + len(value) > limits.TOTAL)
-        if not embeds or full:
-            embeds.append(discord.Embed(colour=colour))
-        embeds[-1].add_field(name=name, value=value, inline=False)
     if not embeds:
         embeds.append(discord.Embed(colour=colour))
     if title:
         embeds[0].title = limits.shorten(title, limits.TITLE)
     return embeds
-
-
-def _fields(fields: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    """Fields within their limits: a long value goes on in further fields, named as continuations."""
-    out = []
-    for name, value in fields:
-        name = limits.shorten(name.strip() or "\u200b", limits.FIELD_NAME)
-        parts = limits.split_text(value, limits.FIELD_VALUE) if value.strip() else ["\u200b"]
-        for index, part in enumerate(parts):
-            out.append((name if index == 0 else limits.shorten(f"{name} (continued)", limits.FIELD_NAME), part))
-    return out
 
 
 def pack(embeds: list[discord.Embed]) -> list[Piece]:

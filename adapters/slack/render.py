@@ -2,7 +2,7 @@
 
 Limits (https://api.slack.com/reference/block-kit): at most 50 blocks a message
 (100 in a Home tab), section text up to 3,000 characters, header text up to 150,
-button text up to 75, 10 fields a section of up to 2,000 characters each.
+button text up to 75.
 Long text is split across sections (and across messages where a kind allows it);
 a ``` block cut in two is closed and reopened so both halves stay code.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from adapters.slack.ids import CHOICE_REACTIONS, WRITTEN_VIEW, pick_action, write_action
@@ -23,8 +22,6 @@ MAX_HOME_BLOCKS = 100
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
 BUTTON_LIMIT = 75
-FIELD_LIMIT = 2000
-FIELDS_PER_SECTION = 10
 FALLBACK_LIMIT = 3000  # the notification text beside the blocks
 MODAL_INPUT_LIMIT = 3000
 FENCE = "```"
@@ -121,16 +118,6 @@ def sections(text: str) -> list[Block]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split_text(mrkdwn(text))]
 
 
-def field_sections(fields: Iterable[tuple[str, str]]) -> list[Block]:
-    items = [
-        {"type": "mrkdwn", "text": shorten(f"*{escape(name)}*\n{mrkdwn(value)}", FIELD_LIMIT)} for name, value in fields
-    ]
-    return [
-        {"type": "section", "fields": items[i : i + FIELDS_PER_SECTION]}
-        for i in range(0, len(items), FIELDS_PER_SECTION)
-    ]
-
-
 def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
 
@@ -201,7 +188,7 @@ def personal_blocks(m: Outgoing) -> list[Block]:
 def text_pages(m: Outgoing) -> list[list[Block]]:
     """Reveals, feedback, notices, boards, stats, reminders: as many messages as the text needs."""
     # m.image (a PNG chart) is left out: uploading files needs the files:write scope, which the app does not ask for.
-    blocks = ([header(m.title)] if m.title else []) + sections(m.text) + field_sections(m.fields)
+    blocks = ([header(m.title)] if m.title else []) + sections(m.text)
     return pages(blocks)
 
 

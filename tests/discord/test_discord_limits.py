@@ -67,15 +67,6 @@ def test_a_word_longer_than_the_limit_is_cut_with_a_marker():
     assert "".join(c.removesuffix(limits.MARK) for c in chunks).replace(" ", "") == text.replace(" ", "")
 
 
-def test_fields_stay_under_25_per_embed_and_1024_per_value():
-    fields = tuple((f"topic {i}", "right " * 300) for i in range(40))
-    pieces = render(Outgoing(Kind.STATS, PLACE, "By topic:", title="Stats · Ada", fields=fields, to=ADA))
-    for piece in pieces:
-        _within_limits(piece)
-    names = [f.name for p in pieces for e in p.embeds for f in e.fields]
-    assert "topic 39" in names and "topic 0 (continued)" in names
-
-
 def test_a_round_post_always_fits_one_message_with_its_deadline():
     deadline = datetime.now(timezone.utc) + timedelta(hours=8)
     text = "Which is right? " + "very long question " * 400

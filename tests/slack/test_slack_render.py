@@ -27,8 +27,6 @@ def _check_limits(blocks: list[dict], most: int = render.MAX_BLOCKS) -> None:
             assert 0 < len(block["text"]["text"]) <= render.HEADER_LIMIT
         if block["type"] == "section" and "text" in block:
             assert 0 < len(block["text"]["text"]) <= render.SECTION_LIMIT
-        for field in block.get("fields", []):
-            assert len(field["text"]) <= render.FIELD_LIMIT
         for element in block.get("elements", []):
             if element.get("type") == "button":
                 assert len(element["text"]["text"]) <= render.BUTTON_LIMIT and len(element["action_id"]) <= 255
@@ -96,13 +94,6 @@ def test_personal_question_has_a_button_per_choice():
     [blocks] = render.message_pages(message)
     _check_limits(blocks)
     assert [e["text"]["text"] for e in blocks[-1]["elements"]] == ["1", "2", "Answer in your own words"]
-
-
-def test_fields_are_grouped_ten_to_a_section():
-    message = Outgoing(Kind.STATS, PLACE, "Your record", fields=tuple((f"topic {i}", "y" * 5000) for i in range(25)))
-    [blocks] = render.text_pages(message)
-    _check_limits(blocks)
-    assert [len(b["fields"]) for b in blocks if "fields" in b] == [10, 10, 5]
 
 
 def test_home_view_and_modal_stay_within_their_limits():
