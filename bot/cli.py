@@ -48,8 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     grade = sub.add_parser("grade", help="grade a written answer as the bot would")
-    grade.add_argument("question_id")
+    grade.add_argument("question_id", nargs="?", help="the question's id (not with --batch)")
     grade.add_argument("text", nargs="?", help="the answer (default: read from standard input)")
+    grade.add_argument("--json", action="store_true", help="print one JSON object")
+    grade.add_argument("--batch", metavar="FILE", help='grade JSON lines {"question": ID, "text": ...} from FILE '
+                       "(or - for standard input), one JSON object out per line, in order")
     grade.set_defaults(func=cmd_grade)
 
     board = sub.add_parser("leaderboard", help="print the ranking from the database")
@@ -147,18 +150,72 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from bot.grading import grade_question
+    import json
+
+    from bot.grading import grade_question, points_for
 
     bank = load_bank(_bank_path(None))
-    question = bank.get(args.question_id)
-    if question is None:
+
+    def graded(question, text: str) -> dict:
+        result = grade_question(text, question)
+        return {"question": question.id, "verdict": result.verdict, "score": result.score,
+                "points": points_for(result),
+                "covered": [p for p, ok in zip(question.key_points, result.found) if ok],
+                "missed": [p for p, ok in zip(question.key_points, result.found) if not ok],
+                "grader": result.grader}
+
+    def unknown(question_id: str) -> str:
         from rapidfuzz import process
 
-        near = [m[0] for m in process.extract(args.question_id, list(bank.by_id), limit=3)]
-        return _fail(f"no question with id {args.question_id!r}; close ones: {', '.join(near)}")
+        near = [m[0] for m in process.extract(question_id, list(bank.by_id), limit=3)]
+        return f"no question with id {question_id!r}; close ones: {', '.join(near)}"
+
+    if args.batch is not None:
+        if args.question_id is not None:
+            return _fail("grade --batch takes no QUESTION_ID or TEXT: each line names its question")
+        try:
+            lines = sys.stdin.read() if args.batch == "-" else Path(args.batch).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            return _fail(f"cannot read {args.batch}: {error}")
+        failed = 0
+        for number, line in enumerate(lines.splitlines(), 1):
+            if not line.strip():
+                continue  # blank lines separate nothing and are not answers
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError('expected a JSON object {"question": ID, "text": ...}')
+                question_id, text = item.get("question"), item.get("text")
+                if not isinstance(question_id, str) or not question_id:
+                    raise ValueError('missing "question" (the question id, a string)')
+                if not isinstance(text, str) or not text.strip():
+                    raise ValueError('missing or empty "text" (the answer)')
+                question = bank.get(question_id)
+                if question is None:
+                    raise ValueError(unknown(question_id))
+                out = graded(question, text)
+            except ValueError as error:  # json.JSONDecodeError is a ValueError
+                failed += 1
+                message = f"bad JSON: {error}" if isinstance(error, json.JSONDecodeError) else str(error)
+                print(f"studybot: line {number}: {message}", file=sys.stderr)
+                out = {"line": number, "error": message}
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+        if failed:
+            print(f"studybot: {failed} line(s) could not be graded", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return 0
+
+    if args.question_id is None:
+        return _fail("give a QUESTION_ID (and TEXT, or the answer on standard input), or --batch FILE")
+    question = bank.get(args.question_id)
+    if question is None:
+        return _fail(unknown(args.question_id))
     text = args.text if args.text is not None else sys.stdin.read()
     if not text.strip():
         return _fail("no answer to grade: give TEXT or pipe it on standard input")
+    if args.json:
+        print(json.dumps(graded(question, text), ensure_ascii=False))
+        return 0
     result = grade_question(text, question)
     print(f"score: {result.score:.2f}  ({result.verdict}; {sum(result.found)}/{len(question.key_points)} key points; "
           f"right choice stated {result.core:.0%}{'; states a wrong choice' if result.misconception else ''})")

@@ -1,0 +1,104 @@
+"""`studybot grade`: one answer as text or JSON, many answers as JSON lines, and clear errors (the real CLI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from bot.grading import grade_question, points_for
+from bot.questions import load_bank
+from tests.conftest import DATA
+from tests.console_process import console_env
+
+BANK = DATA / "mini_bank.yaml"
+GOOD = "Humans rank outputs and a reward model learns their preferences; the policy is then optimised against it"
+
+
+def studybot(tmp_path, *args, stdin: str = ""):
+    return subprocess.run([sys.executable, "-m", "bot", "grade", *args], cwd=tmp_path,
+                          env=console_env(tmp_path, STUDYBOT_QUESTIONS=str(BANK)), input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def expected(question_id: str, text: str) -> dict:
+    question = load_bank(BANK).get(question_id)
+    result = grade_question(text, question)
+    return {"question": question_id, "verdict": result.verdict, "score": result.score, "points": points_for(result),
+            "covered": [p for p, ok in zip(question.key_points, result.found) if ok],
+            "missed": [p for p, ok in zip(question.key_points, result.found) if not ok], "grader": "built-in"}
+
+
+def test_json_output_is_one_object_with_the_documented_fields(tmp_path):
+    result = studybot(tmp_path, "a1", GOOD, "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) == {"question", "verdict", "score", "points", "covered", "missed", "grader"}
+    assert out == expected("a1", GOOD)
+    assert out["verdict"] in ("good", "partial", "wrong") and out["grader"] == "built-in"
+    key_points = load_bank(BANK).get("a1").key_points
+    assert sorted(out["covered"] + out["missed"]) == sorted(key_points)
+    piped = studybot(tmp_path, "a1", "--json", stdin="nothing relevant at all")
+    assert json.loads(piped.stdout) == {**expected("a1", "nothing relevant at all")} and piped.returncode == 0
+    assert json.loads(piped.stdout)["points"] == 0  # a wrong verdict earns no points
+
+
+def test_batch_grades_every_line_in_order_from_a_file_or_stdin(tmp_path):
+    lines = [{"question": "a1", "text": GOOD}, {"question": "a2", "text": "It retrieves documents into the prompt"},
+             {"question": "a3", "text": "no idea"}]
+    path = tmp_path / "answers.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    for args, stdin in (((str(path),), ""), (("-",), path.read_text())):
+        result = studybot(tmp_path, "--batch", *args, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        outs = [json.loads(line) for line in result.stdout.splitlines()]
+        assert outs == [expected(x["question"], x["text"]) for x in lines]
+
+
+def test_batch_reports_bad_lines_by_number_keeps_going_and_exits_2(tmp_path):
+    path = tmp_path / "answers.jsonl"
+    path.write_text("\n".join([
+        json.dumps({"question": "a1", "text": GOOD}),
+        "{not json",
+        json.dumps({"text": "no question here"}),
+        json.dumps({"question": "a2", "text": "   "}),
+        json.dumps({"question": "zz9", "text": "some answer"}),
+        json.dumps(["a1", "a list"]),
+        "",
+        json.dumps({"question": "a2", "text": "It retrieves documents into the prompt"}),
+    ]) + "\n")
+    result = studybot(tmp_path, "--batch", str(path))
+    assert result.returncode == 2
+    outs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(outs) == 7  # one object per non-blank line, in order
+    assert outs[0] == expected("a1", GOOD) and outs[6] == expected("a2", "It retrieves documents into the prompt")
+    errors = outs[1:6]
+    assert [e["line"] for e in errors] == [2, 3, 4, 5, 6] and all(e["error"] for e in errors)
+    assert "bad JSON" in errors[0]["error"] and '"question"' in errors[1]["error"]
+    assert '"text"' in errors[2]["error"] and "no question with id 'zz9'" in errors[3]["error"]
+    assert "JSON object" in errors[4]["error"]
+    for number in (2, 3, 4, 5, 6):
+        assert f"line {number}:" in result.stderr
+
+
+def test_bad_input_is_named_and_exits_2(tmp_path):
+    unknown = studybot(tmp_path, "a9", "text", "--json")
+    assert unknown.returncode == 2 and "no question with id 'a9'" in unknown.stderr and not unknown.stdout
+    empty = studybot(tmp_path, "a1", "   ")
+    assert empty.returncode == 2 and "no answer to grade" in empty.stderr
+    missing = studybot(tmp_path, "--batch", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    both = studybot(tmp_path, "a1", "--batch", "-")
+    assert both.returncode == 2 and "takes no QUESTION_ID" in both.stderr
+    nothing = studybot(tmp_path)
+    assert nothing.returncode == 2 and "QUESTION_ID" in nothing.stderr
+
+
+def test_version_and_importing_the_bot_do_not_load_the_embedding_model(tmp_path):
+    probe = ("import sys\nimport bot.engine, bot.texts, bot.grading, bot.cli\n"
+             "try:\n    bot.cli.main(['--version'])\nexcept SystemExit:\n    pass\n"
+             "print('loaded' if 'wordllama' in sys.modules else 'lazy')")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=console_env(tmp_path),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "lazy"
