@@ -99,3 +99,14 @@ def m003_open_questions(db: Database) -> None:
         # /quiz setup open=on: the channel's rounds may draw open-ended questions (off: one-click rounds only).
         "ALTER TABLE workspaces ADD COLUMN open_questions INTEGER NOT NULL DEFAULT 0",
     )
+
+
+@migrations()
+def m004_rounds_thread(db: Database) -> None:
+    _run(
+        db,
+        # round_by_message's lookup by thread (a Discord thread has its own id), run for every thread message the
+        # post's id does not match: without this index it read and sorted all the platform's rounds (0.11 s at
+        # 200k rounds; now 0.01 ms). Partial, as private rounds have no thread: half the size; 0.05 s to build.
+        "CREATE INDEX rounds_thread ON rounds (platform, thread_id) WHERE thread_id IS NOT NULL",
+    )

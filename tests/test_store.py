@@ -11,12 +11,14 @@ from bot.migrations import migrations
 from bot.models import Place
 from bot.store import Store
 
+MIGRATIONS = ["m001_core", "m002_study", "m003_open_questions", "m004_rounds_thread"]
+
 
 def test_pragmas_and_migrations(tmp_path):
     store = Store.open(tmp_path / "s.db")
     pragma = lambda name: store.db.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
     assert pragma("journal_mode") == "wal" and pragma("foreign_keys") == 1 and pragma("busy_timeout") >= 5000
-    assert [m.name for m in migrations.applied(store.db)] == ["m001_core", "m002_study"]
+    assert [m.name for m in migrations.applied(store.db)] == MIGRATIONS
     store.close()
 
 
@@ -30,8 +32,28 @@ def test_an_older_database_is_migrated_at_start(tmp_path):
     assert store.db["cards"].exists() and store.db["reminders"].exists()
     store.close()
     again = Store.open(path)  # nothing applied twice
-    assert len(migrations.applied(again.db)) == 2
+    assert len(migrations.applied(again.db)) == len(MIGRATIONS)
     again.close()
+
+
+def test_a_thread_reply_finds_its_round_through_the_thread_index(tmp_path, clock):
+    """A Discord thread has its own id: round_by_message looks it up by (platform, thread_id), by index."""
+    store = Store.open(tmp_path / "s.db")
+    place = Place("discord", "G1", "C1")
+    for n in range(3):
+        round_id = store.create_round(place, "post", f"q{n}", "basic", clock())
+        store.set_round_message(round_id, f"m{n}", f"t{n}")
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)  # the SQL as run, its values filled in
+    assert store.round_by_message("discord", "t1").question_id == "q1"
+    assert store.round_by_message("discord", "no-such-thread") is None
+    store.db.conn.set_trace_callback(None)
+    by_thread = [sql for sql in statements if "thread_id =" in sql]
+    assert len(by_thread) == 2
+    for sql in by_thread:
+        plan = [row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
+        assert plan == ["SEARCH rounds USING INDEX rounds_thread (platform=? AND thread_id=?)"], plan  # no sort
+    store.close()
 
 
 def test_one_daily_round_per_channel_and_date_and_answers_need_their_round(tmp_path, clock):
