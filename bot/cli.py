@@ -44,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a question bank")
     check.add_argument("file", nargs="?", type=Path, help="the bank (default: STUDYBOT_QUESTIONS or the shipped one)")
     check.add_argument("--strict", action="store_true", help="also lint quality: duplicates, balance, lengths")
-    check.add_argument("--seeds", type=Path, metavar="FILE", help="with --strict: seed topic file whose ids `covers` must use")
+    check.add_argument("--seeds", type=Path, metavar="FILE", action="append",
+                       help="with --strict: a topic list (repeatable) whose ids `covers` must use and cover")
+    check.add_argument("--allow", type=Path, metavar="FILE",
+                       help="with --strict: allow-list of deliberate same-idea pairs (default: the shipped bot/lint_allow.yaml)")
     check.set_defaults(func=cmd_check)
 
     grade = sub.add_parser("grade", help="grade a written answer as the bot would")
@@ -128,13 +131,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = _bank_path(args.file)
     bank, problems = check_bank(path)
     if bank is not None and args.strict:
-        from bot.lint import lint, load_seed_ids
+        from bot.lint import ALLOW_FILE, lint, load_allowed, load_topics
 
+        topic_files = []
+        for seeds in args.seeds or []:
+            try:
+                topic_files.append(load_topics(seeds))
+            except (OSError, ValueError) as error:
+                return _fail(f"--seeds: cannot read {seeds}: {error}")
         try:
-            seeds = load_seed_ids(args.seeds) if args.seeds else None
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            return _fail(f"--seeds: cannot read {args.seeds}: {error}")
-        problems = lint(bank, path, seeds)
+            allowed = load_allowed(args.allow or ALLOW_FILE)
+        except (OSError, ValueError) as error:
+            return _fail(f"--allow: cannot read {args.allow or ALLOW_FILE}: {error}")
+        problems = lint(bank, path, topic_files, allowed)
     if problems:
         print(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
         for problem in problems:
@@ -146,6 +155,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     print("levels: " + ", ".join(f"{lv} {levels.get(lv, 0)}" for lv in bank.levels))
     topics = Counter(q.topic for q in bank.questions)
     print("topics: " + ", ".join(f"{t} {n}" for t, n in sorted(topics.items())))
+    if args.strict:
+        from bot.lint import MAX_GIVEAWAY, giveaway_figures
+
+        print(f"giveaways (never reading the question; limit {MAX_GIVEAWAY:.0%}, chance 25%):")
+        for level, g in giveaway_figures(bank).items():
+            print(f"  {level}: {g.strike:.1%} striking absolute wording, {g.longest:.1%} picking the longest choice "
+                  f"({g.questions} multiple-choice)")
     return 0
 
 

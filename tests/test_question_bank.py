@@ -31,26 +31,47 @@ def problems_of(text: str) -> list[tuple[int, str]]:
     return [(p.line, p.message) for p in problems]
 
 
+OLD_LEVELS = {"basic", "intermediate", "advanced", "prompt-engineering", "career"}
+SEEDS = SHARED / "question-bank" / "seed-topics.yaml"
+TOPICS_2026 = SHARED / "question-bank" / "topics-2026.yaml"
+
+
+def topic_ids(path) -> set[str]:
+    import yaml
+
+    return {t["id"] for t in yaml.safe_load(path.read_text())["topics"]}
+
+
 def test_shipped_bank_is_valid():
     bank, problems = check_bank(REPO / "questions.yaml")
     assert problems == []
     assert bank is not None and len(bank.questions) >= 43
-    assert set(bank.levels) == {"basic", "intermediate", "advanced", "prompt-engineering", "career"}
+    assert OLD_LEVELS <= set(bank.levels), "the five original levels stay (system-design may join them)"
 
 
 def test_shipped_bank_covers_every_seed_topic():
-    seeds = SHARED / "question-bank" / "seed-topics.yaml"
-    if not seeds.exists():
+    if not SEEDS.exists():
         pytest.skip("../shared is not beside this clone")
-    import yaml
-
-    seed_ids = {t["id"] for t in yaml.safe_load(seeds.read_text())["topics"]}
+    seed_ids = topic_ids(SEEDS)
+    known = seed_ids | (topic_ids(TOPICS_2026) if TOPICS_2026.exists() else set())
     bank, _ = check_bank(REPO / "questions.yaml")
     covered = {c for q in bank.questions for c in q.covers}
     assert seed_ids - covered == set()
-    assert covered - seed_ids == set()
+    assert covered - known == set(), "covers names ids of the two topic lists only"
     thin = {seed: n for seed in seed_ids if (n := sum(seed in q.covers for q in bank.questions)) < 3}
     assert thin == {}, "every seed topic needs at least 3 questions"
+
+
+def test_shipped_bank_covers_every_2026_topic():
+    """At least 4 questions per topics-2026 id, 1 of them open-ended: the new questions bring these."""
+    if not TOPICS_2026.exists():
+        pytest.skip("../shared is not beside this clone")
+    bank, _ = check_bank(REPO / "questions.yaml")
+    if "system-design" not in bank.levels:
+        pytest.skip("the new questions (bank_parts/, level system-design) are not merged yet")
+    from bot.lint import coverage, load_topics
+
+    assert coverage(bank, [load_topics(TOPICS_2026)]) == []
 
 
 def test_shipped_bank_size_per_level():
@@ -62,10 +83,17 @@ def test_shipped_bank_size_per_level():
 
 
 def test_shipped_bank_passes_the_strict_lint():
-    from bot.lint import lint
+    """All rules, including no giveaways per level, no idea asked twice (with the shipped allow-list) and seed coverage."""
+    from bot.lint import MAX_GIVEAWAY, giveaway_figures, lint, load_allowed, load_topics
 
     bank, _ = check_bank(REPO / "questions.yaml")
-    assert lint(bank, REPO / "questions.yaml") == []
+    topics = [load_topics(SEEDS)] if SEEDS.exists() else []
+    if TOPICS_2026.exists() and "system-design" in bank.levels:
+        topics.append(load_topics(TOPICS_2026))
+    assert [str(p) for p in lint(bank, REPO / "questions.yaml", topics, load_allowed())] == []
+    figures = giveaway_figures(bank)
+    assert OLD_LEVELS <= set(figures)
+    assert all(g.strike <= MAX_GIVEAWAY and g.longest <= MAX_GIVEAWAY for g in figures.values())
 
 
 def test_good_bank_parses(mini_bank):
