@@ -113,6 +113,18 @@ class Store:
     on every answer. Every change to a round goes through this class, which drops it from the cache."""
 
     ROUND_CACHE = 512
+    # SQLite's busy timeout (ms): how long a write waits for another connection's write lock to go.
+    # At start, before the bot serves any event, processes started together on one file wait out each
+    # other's migrations (Store.open's BEGIN IMMEDIATE).
+    START_BUSY_MS = 10_000
+    # Then the event loop blocks on this connection, so 2 s. In WAL mode readers (a backup, an export,
+    # `studybot items`) never block our writes; only another writer does: a sibling bot on the same file
+    # (Discord and Slack containers on one volume), whose transactions are short (a 1,000-answer reveal
+    # holds the lock 33-41 ms, m004 at 200k rounds 50 ms). 2 s rides those out many times over, and
+    # stays under the 3 s in which Slack and Discord want an interaction answered. A lock held longer is a
+    # stuck writer (say a shell left inside a transaction): failing that one event, logged by the adapter,
+    # beats freezing every member's events for 10 s.
+    LOOP_BUSY_MS = 2_000
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -123,7 +135,7 @@ class Store:
         conn = sqlite3.connect(str(path), timeout=10)
         db = Database(conn, execute_plugins=False)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=10000")
+        db.execute(f"PRAGMA busy_timeout={cls.START_BUSY_MS}")
         db.execute("PRAGMA foreign_keys=ON")
         # In WAL mode NORMAL survives a killed process; only a power cut can lose the last commit.
         db.execute("PRAGMA synchronous=NORMAL")
@@ -138,6 +150,7 @@ class Store:
         except BaseException:
             db.conn.rollback()
             raise
+        db.execute(f"PRAGMA busy_timeout={cls.LOOP_BUSY_MS}")
         return cls(db)
 
     def close(self) -> None:
