@@ -26,11 +26,9 @@ from discord_standin import API_PREFIX, DiscordStandIn, as_json  # noqa: E402
 
 from adapters.discord import DiscordAdapter  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.engine import QuizEngine  # noqa: E402
 from bot.models import ChannelSettings  # noqa: E402
 from bot.questions import load_bank  # noqa: E402
-from bot.router import Router  # noqa: E402
-from bot.scheduler import QuizScheduler  # noqa: E402
+from bot.runtime import build_runtime  # noqa: E402
 from bot.store import Store  # noqa: E402
 
 CHANNELS = 1_000
@@ -72,7 +70,10 @@ async def run() -> None:
     settings = Settings(db_path=directory / "bench.db", discord_token=standin.token, discord_api_url=standin.api_url,
                         discord_gateway_url=standin.gateway_url, daily_at=None, weekly_at=None, reveal_after=8 * 3600)
     store = Store.open(settings.db_path)
-    engine = QuizEngine(store, load_bank(REPO / "questions.yaml"), settings, rng=random.Random(2))
+    adapter = DiscordAdapter(settings, guild_ready_timeout=0.05, connect_timeout=120)
+    runtime = build_runtime(settings, load_bank(REPO / "questions.yaml"), store, adapters={"discord": adapter},
+                            rng=random.Random(2))
+    engine, router, scheduler = runtime.engine, runtime.router, runtime.scheduler
     guilds = []
     for n in range(CHANNELS):
         guild = str(1_200_000_000_000_000_000 + n)
@@ -81,9 +82,6 @@ async def run() -> None:
         store.save_workspace(ChannelSettings("discord", guild, channel, "09:00", "*", "UTC", 8 * 3600, None),
                              "setup", engine.clock())
         guilds.append(guild)
-    adapter = DiscordAdapter(settings, guild_ready_timeout=0.05, connect_timeout=120)
-    router = Router(engine, {"discord": adapter}, engine.metrics)
-    scheduler = QuizScheduler(engine, router.deliver)
     await adapter.start(router)
     standin.window.clear()
     standin.posted_at.clear()

@@ -23,7 +23,7 @@ ROUNDS = 25
 def engine_rate() -> float:
     engine = fresh_engine(reveal_after=3600)
     place = Place("slack", "T1", "C1")
-    rounds = [engine.post_round(place, None)[0].round_id for _ in range(ROUNDS)]
+    rounds = [engine.rounds.post_round(place, None)[0].round_id for _ in range(ROUNDS)]
     events = [ChoiceMade(Member("slack", f"U{i}", f"member {i}"), i % 4 + 1, round_id=rounds[i % ROUNDS])
               for i in range(ANSWERS)]
     started = time.perf_counter()
@@ -39,7 +39,7 @@ def bare_rate() -> float:
     """The same rows into the same schema (the bot's own tables and indexes), with nothing but sqlite3."""
     engine = fresh_engine(reveal_after=3600)
     place = Place("slack", "T1", "C1")
-    rounds = [engine.post_round(place, None)[0].round_id for _ in range(ROUNDS)]
+    rounds = [engine.rounds.post_round(place, None)[0].round_id for _ in range(ROUNDS)]
     path = engine.store.db.execute("PRAGMA database_list").fetchone()[2]
     engine.store.close()
     conn = sqlite3.connect(path, isolation_level=None)

@@ -11,8 +11,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.engine import QuizEngine
 from bot.questions import load_bank
+from bot.runtime import build_engine
 from bot.store import Store
-from bot.study import Study
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -20,10 +20,8 @@ REPO = Path(__file__).resolve().parent.parent
 def fresh_engine(directory: Path | None = None, **settings) -> QuizEngine:
     directory = directory or Path(tempfile.mkdtemp(prefix="studybot-bench-"))
     db = directory / "bench.db"
-    engine = QuizEngine(Store.open(db), load_bank(REPO / "questions.yaml"), Settings(db_path=db, **settings),
+    return build_engine(Store.open(db), load_bank(REPO / "questions.yaml"), Settings(db_path=db, **settings),
                         clock=lambda: datetime.now(timezone.utc), rng=random.Random(1))
-    Study(engine)
-    return engine
 
 
 def machine() -> str:

@@ -1,13 +1,15 @@
-"""`/quiz setup key=value ...`: change a workspace's daily-question settings."""
+"""Each workspace's daily-question settings: the environment's defaults until `/quiz setup key=value ...`."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
 
+from bot.clock import Clock
 from bot.commands import CommandError
-from bot.config import parse_clock, parse_days, parse_duration, parse_timezone, parse_weekly
+from bot.config import Settings, parse_clock, parse_days, parse_duration, parse_timezone, parse_weekly
 from bot.models import ChannelSettings
+from bot.store import Store
 
 KEYS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open")
 _ALIASES = {"tz": "timezone", "at": "time", "reveal_after": "reveal", "hidden_votes": "hidden",
@@ -60,3 +62,30 @@ def _channel(value: str, here: str) -> str:
     if not match:
         raise ValueError(f"{value[:40]!r} is not a channel; use channel=here in the channel you want")
     return match.group(1) or match.group(2)
+
+
+class Workspaces:
+    """Where and when each workspace's rounds run: stored by /quiz setup, else the environment's defaults."""
+
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    def default_settings(self, platform: str, workspace: str, channel: str | None = None) -> ChannelSettings:
+        s = self.settings
+        return ChannelSettings(
+            platform=platform, workspace=workspace, channel=channel, daily_at=s.daily_at, days=s.daily_days,
+            timezone=s.timezone, reveal_after=s.reveal_after, weekly_at=s.weekly_at,
+        )
+
+    def settings_for(self, platform: str, workspace: str) -> ChannelSettings:
+        return self.store.workspace(platform, workspace) or self.default_settings(platform, workspace)
+
+    def register_channel(self, platform: str, workspace: str, channel: str) -> ChannelSettings:
+        """A channel named in the environment: used until /quiz setup is run in that workspace."""
+        if self.store.workspace_source(platform, workspace) == "setup":
+            return self.settings_for(platform, workspace)
+        settings = self.default_settings(platform, workspace, channel)
+        self.store.save_workspace(settings, "env", self.clock())
+        return settings

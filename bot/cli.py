@@ -99,7 +99,7 @@ def _bank_path(args_file: Path | None, settings: Settings | None = None) -> Path
 
 def cmd_run(_: argparse.Namespace) -> int:
     from bot.logs import setup_logging
-    from bot.runtime import Runtime, preflight
+    from bot.runtime import build_runtime, preflight
     from bot.store import Store
 
     settings = load_settings()
@@ -119,7 +119,7 @@ def cmd_run(_: argparse.Namespace) -> int:
             store = Store.open(settings.db_path)
         except Exception as error:  # sqlite3 errors, unwritable directory
             return _fail(f"STUDYBOT_DB: cannot open {settings.db_path}: {error}")
-        return await Runtime(settings, bank, store).run()
+        return await build_runtime(settings, bank, store).run()
 
     return asyncio.run(go())
 
@@ -252,7 +252,7 @@ def _open_existing_db(settings: Settings):
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from bot.engine import QuizEngine
+    from bot.runtime import build_engine
     from bot.models import Bank, Place
 
     settings = load_settings()
@@ -260,13 +260,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if store is None:
         print(f"No database yet at {settings.db_path}: nothing has been scored.")
         return 0
-    engine = QuizEngine(store, Bank((), ()), settings)
+    engine = build_engine(store, Bank((), ()), settings)
     places = store.rows("SELECT DISTINCT platform, workspace FROM members ORDER BY platform, workspace")
     if not places:
         print("No points yet: answer a channel round to get on the board.")
     for row in places:
         print(f"{row['platform']} / {row['workspace']} ({'this week' if args.scope == 'week' else 'all time'})")
-        print(engine.board(Place(row["platform"], row["workspace"], ""), args.scope).strip("`\n"))
+        print(engine.boards.board(Place(row["platform"], row["workspace"], ""), args.scope).strip("`\n"))
     store.close()
     return 0
 

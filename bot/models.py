@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from bot.clock import parse_iso
 
 
 @dataclass(frozen=True)
@@ -88,3 +93,104 @@ class ChannelSettings:
         if not self.channel:
             return None
         return Place(self.platform, self.workspace, self.channel)
+
+
+class RoundKind(str, Enum):
+    """What a round is: a channel round (the daily one, or /quiz post) or a member's own question."""
+
+    DAILY = "daily"
+    POST = "post"
+    PERSONAL = "personal"
+    REVIEW = "review"
+
+    @property
+    def is_channel(self) -> bool:
+        return self in (RoundKind.DAILY, RoundKind.POST)
+
+
+@dataclass(frozen=True)
+class Round:
+    id: int
+    place: Place
+    kind: RoundKind
+    question_id: str
+    level: str
+    owner: str | None
+    daily_date: str | None
+    timezone: str
+    hidden_votes: bool
+    posted_at: datetime
+    deadline: datetime | None
+    revealed_at: datetime | None
+    message_id: str | None
+    thread_id: str | None
+
+    @property
+    def is_channel(self) -> bool:
+        return self.kind.is_channel
+
+    @property
+    def is_open(self) -> bool:
+        return self.revealed_at is None
+
+    @classmethod
+    def from_row(cls, row: dict) -> Round:
+        def when(key: str) -> datetime | None:
+            return parse_iso(row[key]) if row[key] else None
+
+        return cls(
+            id=row["id"],
+            place=Place(row["platform"], row["workspace"], row["channel"]),
+            kind=RoundKind(row["kind"]),
+            question_id=row["question_id"],
+            level=row["level"],
+            owner=row["owner"],
+            daily_date=row["daily_date"],
+            timezone=row["timezone"],
+            hidden_votes=bool(row["hidden_votes"]),
+            posted_at=parse_iso(row["posted_at"]),
+            deadline=when("deadline"),
+            revealed_at=when("revealed_at"),
+            message_id=row["message_id"],
+            thread_id=row["thread_id"],
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: int
+    round_id: int
+    user_id: str
+    name: str
+    choice: int | None
+    text: str | None
+    correct: bool | None
+    score: float | None
+    points: int
+    found: list[bool] | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> Answer:
+        return cls(
+            id=row["id"],
+            round_id=row["round_id"],
+            user_id=row["user_id"],
+            name=row["name"],
+            choice=row["choice"],
+            text=row["text"],
+            correct=None if row["correct"] is None else bool(row["correct"]),
+            score=row["score"],
+            points=row["points"],
+            found=json.loads(row["found"]) if row["found"] else None,
+        )
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    user_id: str
+    name: str
+    points: int
+    correct: int
+    answered: int
+    streak: int

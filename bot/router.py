@@ -80,7 +80,7 @@ class Router:
             if is_post:
                 self._posting.discard(message.round_id)
         if is_post and sent is not None:
-            self.engine.round_posted(message.round_id, sent.message_id, sent.thread_id)
+            self.engine.rounds.round_posted(message.round_id, sent.message_id, sent.thread_id)
             self.metrics.rounds_posted += 1
         return None
 
@@ -94,10 +94,10 @@ class Router:
         return self.engine.settings_for(platform, workspace)
 
     def register_channel(self, platform: str, workspace: str, channel: str) -> ChannelSettings:
-        return self.engine.register_channel(platform, workspace, channel)
+        return self.engine.workspaces.register_channel(platform, workspace, channel)
 
     def current_round(self, member: Member, place: Place) -> int | None:
-        return self.engine.current_round(member, place)
+        return self.engine.rounds.current_round(member, place)
 
     def recall(self, key: str) -> str | None:
         return self.engine.recall(key)
@@ -109,5 +109,6 @@ class Router:
         self.engine.report_problem(platform, workspace, text)
 
     def home(self, member: Member, place: Place) -> tuple[str, str]:
-        stats = "\n\n".join(message.text for message in self.engine.member_stats(member, place, chart=False))
-        return stats, self.engine.board(place, "week", member.user_id)
+        boards = self.engine.boards
+        stats = "\n\n".join(message.text for message in boards.member_stats(member, place, chart=False))
+        return stats, boards.board(place, "week", member.user_id)

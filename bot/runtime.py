@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 from contextlib import suppress
 
 from bot.ports import ChatAdapter
+from bot.boards import Boards
+from bot.channel_setup import Workspaces
+from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.engine import QuizEngine
 from bot.judge import Judge
 from bot.metrics import Metrics
 from bot.models import Bank
 from bot.router import Router
+from bot.rounds import AsyncGrader, EngineEvents, Rounds
 from bot.scheduler import QuizScheduler
 from bot.store import Store
 from bot.study import Study
@@ -39,6 +44,20 @@ def build_adapters(settings: Settings, stop: asyncio.Event) -> dict[str, ChatAda
     return adapters
 
 
+def build_runtime(settings: Settings, bank: Bank, store: Store, *, adapters: dict[str, ChatAdapter] | None = None,
+                  clock: Clock = system_clock, rng: random.Random | None = None,
+                  grader: AsyncGrader | None = None) -> Runtime:
+    """The composition root: settings -> store -> engine -> adapters -> hub -> scheduler.
+
+    `studybot run` passes nothing else: the adapters come from the settings and the model judge from
+    STUDYBOT_JUDGE_URL. Tests and benchmarks pass their own adapters, clock and random source.
+    """
+    stop = asyncio.Event()
+    engine = build_engine(store, bank, settings, clock=clock, rng=rng, metrics=Metrics(),
+                          grader=grader if grader is not None else Judge.from_settings(settings))
+    return Runtime(settings, engine, adapters if adapters is not None else build_adapters(settings, stop), stop)
+
+
 async def preflight(settings: Settings) -> None:
     """Check the platform tokens before the database is touched: a refused token is a bad configuration."""
     if settings.discord_token:
@@ -51,16 +70,31 @@ async def preflight(settings: Settings) -> None:
         await SlackAdapter(settings).check()
 
 
+def build_engine(store: Store, bank: Bank, settings: Settings, *, clock: Clock = system_clock,
+                 rng: random.Random | None = None, metrics: Metrics | None = None,
+                 grader: AsyncGrader | None = None) -> QuizEngine:
+    """The engine and its parts, each handed what it needs: the one place they are wired together."""
+    events = EngineEvents()
+    workspaces = Workspaces(store, settings, clock)
+    study = Study(store, bank, clock, workspaces.settings_for)
+    rounds = Rounds(store, bank, workspaces.settings_for, events, study, clock, rng, metrics, grader)
+    boards = Boards(store, bank, workspaces.settings_for, clock, settings.db_path.resolve().parent / "charts")
+    return QuizEngine(store, bank, settings, clock, events, workspaces, rounds, boards, study)
+
+
 class Runtime:
-    def __init__(self, settings: Settings, bank: Bank, store: Store) -> None:
+    """Everything one `studybot run` holds: engine, adapters, the hub between them, scheduler, HTTP."""
+
+    def __init__(self, settings: Settings, engine: QuizEngine, adapters: dict[str, ChatAdapter],
+                 stop_event: asyncio.Event) -> None:
         self.settings = settings
-        self.stop_event = asyncio.Event()
-        self.metrics = Metrics()
-        self.engine = QuizEngine(store, bank, settings, metrics=self.metrics, grader=Judge.from_settings(settings))
-        Study(self.engine)
-        self.adapters = build_adapters(settings, self.stop_event)
-        self.router = Router(self.engine, self.adapters, self.metrics)
-        self.scheduler = QuizScheduler(self.engine, self.router.deliver)
+        self.stop_event = stop_event
+        self.engine = engine
+        self.metrics = engine.metrics
+        self.adapters = adapters
+        self.router = Router(engine, adapters, self.metrics)
+        self.scheduler = QuizScheduler(engine, self.router.deliver)
+        engine.events.subscribe(self.scheduler.on_engine_event)
         self.http = None
 
     def health(self) -> dict[str, bool]:

@@ -20,7 +20,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import UTC
-from bot.engine import EngineEvent, QuizEngine, RoundOpened, SettingsChanged
+from bot.engine import QuizEngine
+from bot.rounds import EngineEvent, RoundOpened, SettingsChanged
 from bot.events import Outgoing
 from bot.models import ChannelSettings
 
@@ -62,7 +63,6 @@ class QuizScheduler:
         self.engine = engine
         self.deliver = deliver
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        engine.listeners.append(self._on_engine_event)
 
     async def start(self) -> None:
         self.scheduler.start()
@@ -83,8 +83,8 @@ class QuizScheduler:
 
     async def catch_up(self) -> None:
         """What was due while the bot was down: reveals, posts that never left, the day's round."""
-        await self.deliver(await self.engine.reveal_due_async())
-        for rnd in self.engine.open_rounds():
+        await self.deliver(await self.engine.rounds.reveal_due_async())
+        for rnd in self.engine.rounds.open_rounds():
             if rnd.deadline:
                 self.schedule_reveal(rnd.id, rnd.deadline)
         now = self.engine.clock()
@@ -92,8 +92,8 @@ class QuizScheduler:
             fire = missed_daily(settings, now)
             if fire is not None:
                 day = fire.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
-                await self.deliver(self.engine.daily_round(settings.platform, settings.workspace, day))
-        await self.deliver(self.engine.unposted_rounds())
+                await self.deliver(self.engine.rounds.daily_round(settings.platform, settings.workspace, day))
+        await self.deliver(self.engine.rounds.unposted_rounds())
 
     def plan(self, s: ChannelSettings) -> None:
         """(Re)build a workspace's daily and weekly jobs from its settings."""
@@ -111,23 +111,23 @@ class QuizScheduler:
                                replace_existing=True, misfire_grace_time=None)
 
     async def daily(self, platform: str, workspace: str) -> None:
-        await self.deliver(self.engine.daily_round(platform, workspace))
+        await self.deliver(self.engine.rounds.daily_round(platform, workspace))
 
     async def weekly(self, platform: str, workspace: str) -> None:
-        await self.deliver(self.engine.weekly_board(platform, workspace))
+        await self.deliver(self.engine.boards.weekly_board(platform, workspace))
 
     async def reveal(self, round_id: int) -> None:
-        await self.deliver(await self.engine.reveal_async(round_id))
+        await self.deliver(await self.engine.rounds.reveal_async(round_id))
 
     async def safety_net(self) -> None:
-        await self.deliver(await self.engine.reveal_due_async())
-        await self.deliver(self.engine.unposted_rounds())
+        await self.deliver(await self.engine.rounds.reveal_due_async())
+        await self.deliver(self.engine.rounds.unposted_rounds())
 
     async def reminders(self) -> None:
         if self.engine.study is not None:
             await self.deliver(self.engine.study.due_reminders())
 
-    def _on_engine_event(self, event: EngineEvent) -> None:
+    def on_engine_event(self, event: EngineEvent) -> None:
         if isinstance(event, RoundOpened):
             self.schedule_reveal(event.round_id, event.deadline)
         elif isinstance(event, SettingsChanged):

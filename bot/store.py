@@ -18,95 +18,7 @@ from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
 from bot.migrations import migrations
-from bot.models import ChannelSettings, Member, Place
-
-@dataclass(frozen=True)
-class Round:
-    id: int
-    place: Place
-    kind: str  # daily, post, personal, review
-    question_id: str
-    level: str
-    owner: str | None
-    daily_date: str | None
-    timezone: str
-    hidden_votes: bool
-    posted_at: datetime
-    deadline: datetime | None
-    revealed_at: datetime | None
-    message_id: str | None
-    thread_id: str | None
-
-    @property
-    def is_channel(self) -> bool:
-        return self.kind in ("daily", "post")
-
-    @property
-    def is_open(self) -> bool:
-        return self.revealed_at is None
-
-    @classmethod
-    def from_row(cls, row: dict) -> Round:
-        def when(key: str) -> datetime | None:
-            return parse_iso(row[key]) if row[key] else None
-
-        return cls(
-            id=row["id"],
-            place=Place(row["platform"], row["workspace"], row["channel"]),
-            kind=row["kind"],
-            question_id=row["question_id"],
-            level=row["level"],
-            owner=row["owner"],
-            daily_date=row["daily_date"],
-            timezone=row["timezone"],
-            hidden_votes=bool(row["hidden_votes"]),
-            posted_at=parse_iso(row["posted_at"]),
-            deadline=when("deadline"),
-            revealed_at=when("revealed_at"),
-            message_id=row["message_id"],
-            thread_id=row["thread_id"],
-        )
-
-
-@dataclass(frozen=True)
-class Answer:
-    id: int
-    round_id: int
-    user_id: str
-    name: str
-    choice: int | None
-    text: str | None
-    correct: bool | None
-    score: float | None
-    points: int
-    found: list[bool] | None
-
-    @classmethod
-    def from_row(cls, row: dict) -> Answer:
-        return cls(
-            id=row["id"],
-            round_id=row["round_id"],
-            user_id=row["user_id"],
-            name=row["name"],
-            choice=row["choice"],
-            text=row["text"],
-            correct=None if row["correct"] is None else bool(row["correct"]),
-            score=row["score"],
-            points=row["points"],
-            found=json.loads(row["found"]) if row["found"] else None,
-        )
-
-
-@dataclass(frozen=True)
-class Standing:
-    rank: int
-    user_id: str
-    name: str
-    points: int
-    correct: int
-    answered: int
-    streak: int
-
+from bot.models import Answer, ChannelSettings, Member, Place, Round, Standing
 
 class Store:
     """One process owns the database; it keeps recent rounds in memory, as rounds change rarely and are read
@@ -435,6 +347,59 @@ class Store:
             """SELECT r.question_id, a.correct FROM answers a JOIN rounds r ON r.id = a.round_id
                WHERE a.platform = ? AND a.workspace = ? AND a.correct IS NOT NULL
                AND r.kind IN ('daily', 'post')""",
+            (platform, workspace),
+        )
+
+    # ---- spaced repetition and reminders -----------------------------------------------
+
+    def card_state(self, platform: str, workspace: str, user_id: str, question_id: str) -> str | None:
+        row = self.row("SELECT state FROM cards WHERE platform = ? AND workspace = ? AND user_id = ? AND question_id = ?",
+                       (platform, workspace, user_id, question_id))
+        return row["state"] if row else None
+
+    def save_card(self, platform: str, workspace: str, user_id: str, question_id: str, state: str, due: datetime,
+                  rating: int) -> None:
+        self.db.execute(
+            """INSERT INTO cards (platform, workspace, user_id, question_id, state, due, reviews, last_rating)
+               VALUES (?, ?, ?, ?, ?, ?, 1, ?)
+               ON CONFLICT (platform, workspace, user_id, question_id) DO UPDATE SET state = excluded.state,
+                   due = excluded.due, reviews = reviews + 1, last_rating = excluded.last_rating""",
+            (platform, workspace, user_id, question_id, state, iso(due), rating),
+        )
+
+    def due_cards(self, platform: str, workspace: str, user_id: str, now: datetime) -> list[dict]:
+        return self.rows(
+            """SELECT question_id, due FROM cards WHERE platform = ? AND workspace = ? AND user_id = ? AND due <= ?
+               ORDER BY due""",
+            (platform, workspace, user_id, iso(now)),
+        )
+
+    def next_due(self, platform: str, workspace: str, user_id: str) -> datetime | None:
+        row = self.row("SELECT MIN(due) AS due FROM cards WHERE platform = ? AND workspace = ? AND user_id = ?",
+                       (platform, workspace, user_id))
+        return parse_iso(row["due"]) if row and row["due"] else None
+
+    def set_reminder(self, platform: str, workspace: str, user_id: str, on: bool) -> None:
+        self.db.execute(
+            """INSERT INTO reminders (platform, workspace, user_id, enabled) VALUES (?, ?, ?, ?)
+               ON CONFLICT (platform, workspace, user_id) DO UPDATE SET enabled = excluded.enabled""",
+            (platform, workspace, user_id, int(on)),
+        )
+
+    def enabled_reminders(self) -> list[dict]:
+        return self.rows("SELECT * FROM reminders WHERE enabled = 1")
+
+    def mark_reminded(self, platform: str, workspace: str, user_id: str, day: str) -> None:
+        self.db.execute("UPDATE reminders SET last_sent = ? WHERE platform = ? AND workspace = ? AND user_id = ?",
+                        (day, platform, workspace, user_id))
+
+    def channel_tallies(self, platform: str, workspace: str) -> list[dict]:
+        """Per question: how often the team answered it in channel rounds, and how often right."""
+        return self.rows(
+            """SELECT r.question_id, COUNT(*) AS answered, SUM(a.correct) AS correct
+               FROM answers a JOIN rounds r ON r.id = a.round_id
+               WHERE a.platform = ? AND a.workspace = ? AND a.correct IS NOT NULL AND r.kind IN ('daily', 'post')
+               GROUP BY r.question_id""",
             (platform, workspace),
         )
 

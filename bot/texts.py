@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from bot.clock import human_duration
 from bot.grading import Grade
 from bot.models import ChannelSettings, Question
-from bot.store import Answer, Standing
+from bot.models import Answer, Standing
 
 ZWSP = "\u200b"
 MAX_NAME = 64

@@ -13,8 +13,8 @@ from bot.config import Settings
 from bot.engine import QuizEngine
 from bot.models import Member, Place
 from bot.questions import load_bank
+from bot.runtime import build_engine
 from bot.store import Store
-from bot.study import Study
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
@@ -55,9 +55,7 @@ def store(tmp_path: Path):
 
 def make_engine(store: Store, bank, clock, **settings) -> QuizEngine:
     settings.setdefault("db_path", Path(store.db.execute("PRAGMA database_list").fetchone()[2]))
-    engine = QuizEngine(store, bank, Settings(**settings), clock=clock, rng=random.Random(7))
-    Study(engine)
-    return engine
+    return build_engine(store, bank, Settings(**settings), clock=clock, rng=random.Random(7))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ ALICE, BOB, CAROL = member("alice"), member("bob"), member("carol")
 
 
 def post(engine, place, level=None):
-    [message] = engine.post_round(place, level)
+    [message] = engine.rounds.post_round(place, level)
     assert message.kind is Kind.ROUND
     return message
 
@@ -40,7 +40,7 @@ def test_first_choice_locks_in_and_later_ones_change_nothing(engine, place):
 
 def test_reactions_by_message_id_and_foreign_reactions(engine, place):
     message = post(engine, place)
-    engine.round_posted(message.round_id, "msg-1", None)
+    engine.rounds.round_posted(message.round_id, "msg-1", None)
     assert engine.handle(ChoiceMade(ALICE, 1, message_id="msg-1"))
     assert engine.handle(ChoiceMade(BOB, 1, message_id="some-other-message")) == []
     assert engine.handle(ChoiceMade(BOB, 9, message_id="msg-1")) == []  # not a choice reaction
@@ -52,7 +52,7 @@ def test_answers_after_deadline_or_reveal_are_refused(engine, place, clock):
     clock.advance(hours=1)
     [late] = answer(engine, ALICE, 1, message)
     assert "closed" in late.text
-    engine.reveal(message.round_id)
+    engine.rounds.reveal(message.round_id)
     [after] = engine.handle(WrittenAnswer(BOB, "self-attention", round_id=message.round_id))
     assert "closed" in after.text
     assert engine.store.answers(message.round_id) == []
@@ -66,13 +66,13 @@ def test_reveal_tallies_scores_and_runs_once(engine, place, clock):
     answer(engine, BOB, wrong, message)
     answer(engine, CAROL, question.correct, message)
     clock.advance(hours=1)
-    out = engine.reveal(message.round_id)
+    out = engine.rounds.reveal(message.round_id)
     reveal = next(m for m in out if m.kind is Kind.REVEAL)
     assert f"Answer: {question.correct}." in reveal.text
     assert f"{question.correct}: 2" in reveal.text and f"{wrong}: 1" in reveal.text
     assert "alice" in reveal.text and "carol" in reveal.text
     assert "alice +10" in reveal.text and "bob +" not in reveal.text
-    assert engine.reveal(message.round_id) == []  # exactly once
+    assert engine.rounds.reveal(message.round_id) == []  # exactly once
     board = engine.store.standings("console", "local", "2026-11-23", 10)
     assert [(s.name, s.points, s.rank) for s in board] == [("alice", 10, 1), ("carol", 10, 1), ("bob", 0, 3)]
 
@@ -85,7 +85,7 @@ def test_written_answer_is_stored_whole_and_graded_at_reveal(engine, place, cloc
     assert "graded" in note.text
     assert engine.store.answer(message.round_id, ALICE.user_id).text == text.strip()
     clock.advance(hours=2)
-    out = engine.reveal(message.round_id)
+    out = engine.rounds.reveal(message.round_id)
     stored = engine.store.answer(message.round_id, ALICE.user_id)
     assert stored.score == 1.0 and stored.points == 10 and stored.correct
     feedback = [m for m in out if m.kind is Kind.FEEDBACK]
@@ -98,7 +98,7 @@ def test_pick_and_written_answer_add_up(engine, place, clock):
     answer(engine, ALICE, question.correct, message)
     engine.handle(WrittenAnswer(ALICE, question.key_points[0], round_id=message.round_id))
     clock.advance(hours=1)
-    [reveal] = [m for m in engine.reveal(message.round_id) if m.kind is Kind.REVEAL]
+    [reveal] = [m for m in engine.rounds.reveal(message.round_id) if m.kind is Kind.REVEAL]
     stored = engine.store.answer(message.round_id, ALICE.user_id)
     missed = [p for p, ok in zip(question.key_points, stored.found) if not ok]
     assert stored.found[0] and missed  # the reveal names what the written answer missed, for everyone to learn
@@ -169,6 +169,6 @@ def test_mentions_in_names_and_answers_are_never_live(engine, place, clock):
     question = engine.bank.get(engine.store.round(message.round_id).question_id)
     answer(engine, sneaky, question.correct, message)
     clock.advance(hours=1)
-    text = "\n".join(m.text for m in engine.reveal(message.round_id))
+    text = "\n".join(m.text for m in engine.rounds.reveal(message.round_id))
     assert "@everyone" not in text and "<!channel>" not in text and "<@123>" not in text
     assert "@\u200beveryone" in text

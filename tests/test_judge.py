@@ -387,7 +387,7 @@ ALICE, BOB = member("alice"), member("bob")
 
 
 def written_round(engine, place, clock):
-    [post] = engine.post_round(place, "basic")
+    [post] = engine.rounds.post_round(place, "basic")
     question = engine.bank.get(engine.store.round(post.round_id).question_id)
     engine.handle(WrittenAnswer(ALICE, "; ".join(question.key_points), round_id=post.round_id))
     engine.handle(WrittenAnswer(BOB, "no idea", round_id=post.round_id))
@@ -398,7 +398,7 @@ def written_round(engine, place, clock):
 async def test_reveal_grades_written_answers_with_the_judge(engine, place, clock, stand_in):
     stand_in.default = reply({"covered": [1], "missed": [2, 3], "misconceptions": ["says X"], "verdict": "partial",
                               "feedback": "Say why it matters."})
-    engine.grader = make_judge(stand_in.url)
+    engine.rounds.grader = make_judge(stand_in.url)
     delivered = []
 
     async def deliver(messages):
@@ -414,13 +414,13 @@ async def test_reveal_grades_written_answers_with_the_judge(engine, place, clock
     assert len(feedback) == 2 and all("Judge: Say why it matters." in m.text for m in feedback)
     reveal = next(m for m in delivered if m.kind is Kind.REVEAL)
     assert "alice: 1/3 key points" in reveal.text
-    assert await engine.reveal_async(round_id) == []  # once
+    assert await engine.rounds.reveal_async(round_id) == []  # once
 
 
 async def test_reveal_falls_back_when_the_judge_is_down(engine, place, clock):
-    engine.grader = make_judge(closed_port_url())
+    engine.rounds.grader = make_judge(closed_port_url())
     round_id, question = written_round(engine, place, clock)
-    out = await engine.reveal_due_async()
+    out = await engine.rounds.reveal_due_async()
     stored = engine.store.answer(round_id, ALICE.user_id)
     builtin = grade_question("; ".join(question.key_points), question)
     assert stored.score == builtin.score and stored.found == list(builtin.found)
@@ -430,7 +430,7 @@ async def test_reveal_falls_back_when_the_judge_is_down(engine, place, clock):
 
 async def test_reveal_without_a_judge_is_unchanged(engine, place, clock):
     round_id, question = written_round(engine, place, clock)
-    out = await engine.reveal_async(round_id)
+    out = await engine.rounds.reveal_async(round_id)
     stored = engine.store.answer(round_id, ALICE.user_id)
     assert stored.score == grade_question("; ".join(question.key_points), question).score
     assert all("Judge" not in m.text and FALLBACK_NOTE not in m.text for m in out)
@@ -441,9 +441,9 @@ async def test_overlapping_reveals_of_one_round_ask_the_judge_once(engine, place
         await asyncio.sleep(0.05)
         return completion(json.dumps(GOOD))
     stand_in.default = slow
-    engine.grader = make_judge(stand_in.url)
+    engine.rounds.grader = make_judge(stand_in.url)
     round_id, _ = written_round(engine, place, clock)
-    first, second = await asyncio.gather(engine.reveal_async(round_id), engine.reveal_due_async())
+    first, second = await asyncio.gather(engine.rounds.reveal_async(round_id), engine.rounds.reveal_due_async())
     assert len(stand_in.requests) == 2  # two answers, each judged once
     assert sum(1 for m in first + second if m.kind is Kind.REVEAL) == 1
 

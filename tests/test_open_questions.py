@@ -31,18 +31,18 @@ def test_the_bank_loads_open_questions():
 
 def test_channel_rounds_draw_open_questions_only_when_the_channel_opts_in(store, clock, place):
     engine = open_engine(store, clock)
-    engine.register_channel(place.platform, place.workspace, place.channel)
+    engine.workspaces.register_channel(place.platform, place.workspace, place.channel)
     drawn = set()
     for _ in range(12):  # any level: with open=off only the one multiple-choice question comes up
-        [message, *_] = engine.post_round(place, None)
+        [message, *_] = engine.rounds.post_round(place, None)
         drawn.add(engine.store.round(message.round_id).question_id)
     assert drawn == {"ob-context-window"}
-    [message, *_] = engine.post_round(place, "system-design")  # a level of open questions alone still posts
+    [message, *_] = engine.rounds.post_round(place, "system-design")  # a level of open questions alone still posts
     assert engine.bank.get(engine.store.round(message.round_id).question_id).is_open
     [shown] = setup(engine, place, "open=on")
     assert "Open-ended questions:** on" in shown.text
     assert engine.settings_for(place.platform, place.workspace).open_questions
-    drawn = {engine.store.round(engine.post_round(place, "basic")[0].round_id).question_id for _ in range(20)}
+    drawn = {engine.store.round(engine.rounds.post_round(place, "basic")[0].round_id).question_id for _ in range(20)}
     assert "ob-why-kv-cache" in drawn
     [bad] = setup(engine, place, "open=maybe")
     assert "open" in bad.text and "not on or off" in bad.text
@@ -50,9 +50,9 @@ def test_channel_rounds_draw_open_questions_only_when_the_channel_opts_in(store,
 
 def test_an_open_channel_round_is_answered_in_words_and_revealed_with_key_points(store, clock, place):
     engine = open_engine(store, clock)
-    [message, *_] = engine.post_round(place, "system-design")
+    [message, *_] = engine.rounds.post_round(place, "system-design")
     question = engine.bank.get(engine.store.round(message.round_id).question_id)
-    engine.round_posted(message.round_id, "msg-1", None)
+    engine.rounds.round_posted(message.round_id, "msg-1", None)
     assert message.choices == () and question.question in message.text and "own words" in message.text
     [note] = engine.handle(ChoiceMade(ALICE, 1, round_id=message.round_id))
     assert "open-ended" in note.text and engine.store.answer(message.round_id, ALICE.user_id) is None
@@ -60,7 +60,7 @@ def test_an_open_channel_round_is_answered_in_words_and_revealed_with_key_points
     engine.handle(WrittenAnswer(ALICE, question.answer, round_id=message.round_id))
     engine.handle(WrittenAnswer(BOB, "I would buy more GPUs and hope for the best.", round_id=message.round_id))
     clock.advance(hours=2)
-    out = engine.reveal(message.round_id)
+    out = engine.rounds.reveal(message.round_id)
     [reveal] = [m for m in out if m.kind is Kind.REVEAL]
     assert "**Model answer**" in reveal.text and "Picks" not in reveal.text and "Answer: 0" not in reveal.text
     assert "**Key points:**" in reveal.text

@@ -63,7 +63,7 @@ def test_any_command_gets_a_private_answer_and_no_crash(text, admin):
 @given(nasty_text, nasty_text)
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_written_answers_are_kept_whole_and_never_echo_live_mentions(name, text):
-    [post] = ENGINE.post_round(PLACE, None)
+    [post] = ENGINE.rounds.post_round(PLACE, None)
     member = Member("console", "u-" + str(abs(hash(name)) % 10_000), name)
     [reply] = ENGINE.handle(WrittenAnswer(member, text, round_id=post.round_id))
     assert reply.to == member and reply.text
@@ -74,8 +74,8 @@ def test_written_answers_are_kept_whole_and_never_echo_live_mentions(name, text)
         assert stored is None and "empty" in reply.text
     ENGINE.handle(ChoiceMade(member, 1, round_id=post.round_id))
     CLOCK.advance(hours=2)
-    out = ENGINE.reveal(post.round_id)
-    board = ENGINE.board(PLACE, "all", member.user_id)
+    out = ENGINE.rounds.reveal(post.round_id)
+    board = ENGINE.boards.board(PLACE, "all", member.user_id)
     for message in [*out, reply]:
         assert not LIVE_MENTION.search(message.text), message.text
     assert not LIVE_MENTION.search(board)

@@ -90,6 +90,7 @@ async def restart_once(db_path, bank, moment: datetime) -> None:
             sent.extend(messages)
 
         scheduler = QuizScheduler(engine, deliver)
+        engine.events.subscribe(scheduler.on_engine_event)
         await scheduler.start()
         for platform, workspace, _, _ in CHANNELS:  # a cron job firing late, or twice
             await scheduler.daily(platform, workspace)
@@ -123,16 +124,16 @@ import sys, random
 from datetime import datetime, timezone
 from pathlib import Path
 from bot.config import Settings
-from bot.engine import QuizEngine
 from bot.questions import load_bank
+from bot.runtime import build_engine
 from bot.store import Store
 store = Store.open(sys.argv[1])
-engine = QuizEngine(store, load_bank(Path(sys.argv[2])), Settings(), clock=lambda: datetime(2026, 11, 24, 10, tzinfo=timezone.utc),
-                     rng=random.Random(int(sys.argv[3])))
+engine = build_engine(store, load_bank(Path(sys.argv[2])), Settings(), rng=random.Random(int(sys.argv[3])),
+                      clock=lambda: datetime(2026, 11, 24, 10, tzinfo=timezone.utc))
 posted = 0
 for _ in range(20):
     for platform, workspace in (("slack", "T1"), ("slack", "T2"), ("discord", "G1")):
-        posted += len(engine.daily_round(platform, workspace))
+        posted += len(engine.rounds.daily_round(platform, workspace))
 print(posted)
 """
 

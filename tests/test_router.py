@@ -32,13 +32,13 @@ async def test_refused_post_is_reported_then_retried(engine, place, clock):
     await router.deliver(await router.handle(CommandInvoked(admin, place, "post", is_admin=True)))
     [notice] = channel.sent
     assert notice.to == admin and "could not post that round" in notice.text and "Send Messages" in notice.text
-    [rnd] = engine.open_rounds()
+    [rnd] = engine.rounds.open_rounds()
     assert rnd.message_id is None
 
     [warning, *_] = await router.handle(CommandInvoked(admin, place, "help", is_admin=True))
     assert "missing Send Messages" in warning.text  # told again at the next command
 
     channel.allowed = True
-    await router.deliver(engine.unposted_rounds())  # what the scheduler's safety net does every minute
+    await router.deliver(engine.rounds.unposted_rounds())  # what the scheduler's safety net does every minute
     assert channel.sent[-1].kind is Kind.ROUND and engine.store.round(rnd.id).message_id is not None
-    assert engine.unposted_rounds() == []
+    assert engine.rounds.unposted_rounds() == []

@@ -25,14 +25,14 @@ def setup_workspace(engine, workspace: str, tz: str) -> Place:
 
 
 def play_daily(engine, clock, workspace: str, winners, losers=()) -> str:
-    [post] = engine.daily_round("slack", workspace)
+    [post] = engine.rounds.daily_round("slack", workspace)
     question = engine.bank.get(engine.store.round(post.round_id).question_id)
     for who in winners:
         engine.handle(ChoiceMade(who, question.correct, round_id=post.round_id))
     for who in losers:
         engine.handle(ChoiceMade(who, question.correct % len(question.choices) + 1, round_id=post.round_id))
     clock.advance(hours=1)
-    engine.reveal(post.round_id)
+    engine.rounds.reveal(post.round_id)
     return engine.store.round(post.round_id).daily_date
 
 
@@ -55,7 +55,7 @@ def test_streaks_follow_local_days_across_week_boundary(engine, clock, tz):
     assert {s.name: s.points for s in this_week} == {"alice": 20, "bob": 20}
     last_week = engine.store.standings("slack", "T1", "2026-11-23", 10)
     assert {s.name: s.points for s in last_week} == {"alice": 30, "bob": 20}
-    board = engine.board(place, "week")
+    board = engine.boards.board(place, "week")
     assert "alice" in board and "20" in board
 
 
@@ -73,21 +73,21 @@ def test_two_timezones_give_each_channel_its_own_local_date(engine, clock):
     setup_workspace(engine, "NZ", "Pacific/Auckland")
     setup_workspace(engine, "LA", "America/Los_Angeles")
     clock.set(datetime(2026, 11, 23, 20, 0, tzinfo=UTC))  # Tue 09:00 Auckland, Mon 12:00 Los Angeles
-    nz = engine.store.round(engine.daily_round("slack", "NZ")[0].round_id)
-    la = engine.store.round(engine.daily_round("slack", "LA")[0].round_id)
+    nz = engine.store.round(engine.rounds.daily_round("slack", "NZ")[0].round_id)
+    la = engine.store.round(engine.rounds.daily_round("slack", "LA")[0].round_id)
     assert (nz.daily_date, la.daily_date) == ("2026-11-24", "2026-11-23")
-    assert engine.daily_round("slack", "NZ") == [] and engine.daily_round("slack", "LA") == []
+    assert engine.rounds.daily_round("slack", "NZ") == [] and engine.rounds.daily_round("slack", "LA") == []
 
 
 def test_ties_share_a_rank(engine, clock, place):
     players = [member(n) for n in ("ann", "ben", "cat", "dan")]
-    [post] = engine.post_round(place, None)
+    [post] = engine.rounds.post_round(place, None)
     question = engine.bank.get(engine.store.round(post.round_id).question_id)
     for who in players[:3]:
         engine.handle(ChoiceMade(who, question.correct, round_id=post.round_id))
     engine.handle(ChoiceMade(players[3], question.correct % 4 + 1, round_id=post.round_id))
     clock.advance(hours=2)
-    engine.reveal(post.round_id)
+    engine.rounds.reveal(post.round_id)
     ranks = [(s.name, s.rank) for s in engine.store.standings("console", "local", None, 10)]
     assert ranks == [("ann", 1), ("ben", 1), ("cat", 1), ("dan", 4)]
     own = engine.store.standing_of("console", "local", None, players[3].user_id)
@@ -114,11 +114,11 @@ def test_daily_at_nine_local_on_both_sides_of_dst_in_berlin():
 
 def test_daily_round_date_across_dst_uses_local_date(store, mini_bank, clock):
     engine = make_engine(store, mini_bank, clock, timezone="Europe/Berlin", reveal_after=3600)
-    engine.register_channel("console", "local", "console")
+    engine.workspaces.register_channel("console", "local", "console")
     for moment, day in ((datetime(2026, 3, 28, 8, 0, tzinfo=UTC), "2026-03-28"),
                         (datetime(2026, 3, 29, 7, 0, tzinfo=UTC), "2026-03-29")):
         clock.set(moment)
-        [post] = engine.daily_round("console", "local")
+        [post] = engine.rounds.daily_round("console", "local")
         rnd = engine.store.round(post.round_id)
         assert rnd.daily_date == day
         assert rnd.posted_at.astimezone(ZoneInfo("Europe/Berlin")).hour == 9
@@ -147,7 +147,7 @@ def test_channel_never_repeats_until_level_exhausted(store, clock):
     size = len(bank.of_level(level))
     asked = []
     for _ in range(size * 2 + 3):
-        [post] = engine.post_round(place, level)
+        [post] = engine.rounds.post_round(place, level)
         asked.append(engine.store.round(post.round_id).question_id)
     first, second = asked[:size], asked[size : 2 * size]
     assert len(set(first)) == size and len(set(second)) == size
@@ -172,10 +172,10 @@ def test_weekly_board_posts_last_week_once(engine, clock):
     clock.set(datetime(2026, 11, 24, 9, tzinfo=UTC))
     play_daily(engine, clock, "T1", [ALICE])
     clock.set(datetime(2026, 11, 30, 9, tzinfo=UTC))  # next Monday
-    [board] = engine.weekly_board("slack", "T1")
+    [board] = engine.boards.weekly_board("slack", "T1")
     assert board.kind is Kind.BOARD and board.place == place and "2026-11-23" in board.title
     assert "alice" in board.text and board.to is None
-    assert engine.weekly_board("slack", "T1") == []
+    assert engine.boards.weekly_board("slack", "T1") == []
 
 
 async def test_setup_reschedules_the_daily_and_weekly_jobs(engine, clock, place):
@@ -187,6 +187,7 @@ async def test_setup_reschedules_the_daily_and_weekly_jobs(engine, clock, place)
         sent.extend(messages)
 
     scheduler = QuizScheduler(engine, deliver)
+    engine.events.subscribe(scheduler.on_engine_event)
     await scheduler.start()
     try:
         assert scheduler.scheduler.get_job("daily:console:local") is None  # no channel yet
@@ -202,7 +203,7 @@ async def test_setup_reschedules_the_daily_and_weekly_jobs(engine, clock, place)
         engine.handle(CommandInvoked(admin, place, "setup time=off weekly=off", is_admin=True))
         assert scheduler.scheduler.get_job("daily:console:local") is None
         assert scheduler.scheduler.get_job("weekly:console:local") is None
-        [post] = engine.post_round(place, None)  # a round opened by a command gets its reveal job
+        [post] = engine.rounds.post_round(place, None)  # a round opened by a command gets its reveal job
         assert scheduler.scheduler.get_job(f"reveal:{post.round_id}") is not None
     finally:
         scheduler.shutdown()

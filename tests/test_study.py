@@ -82,7 +82,7 @@ def test_written_review_answer_rates_by_score(engine, place, clock):
 
 def test_reminders_once_a_day_only_when_opted_in_and_due(engine, place, clock):
     answer_personal(engine, place, ALICE, "basic", right=False)
-    engine.register_channel("console", "local", "console")
+    engine.workspaces.register_channel("console", "local", "console")
     clock.set(datetime(2026, 11, 24, 10, tzinfo=UTC))
     assert engine.study.due_reminders() == []  # not opted in
     [ok] = engine.handle(CommandInvoked(ALICE, place, "review remind on"))
@@ -107,7 +107,7 @@ def test_topic_weight_rule():
 
 def test_daily_pick_favours_topics_the_team_misses(engine, clock):
     place = Place("console", "local", "console")
-    engine.register_channel("console", "local", "console")
+    engine.workspaces.register_channel("console", "local", "console")
     # The team always misses "Drift and monitoring" (a3) and always gets "Embeddings" (b2) right.
     for question_id, right in (("a3", False), ("b2", True)) * 6:
         history = Place("console", "local", "another-channel")  # same team, so the same weights
@@ -116,7 +116,7 @@ def test_daily_pick_favours_topics_the_team_misses(engine, clock):
         question = engine.bank.get(question_id)
         for who in (member("p1"), member("p2")):
             engine.store.record_choice(rnd, who, question.correct if right else question.correct % 4 + 1, clock())
-        engine.reveal(rnd_id)
+        engine.rounds.reveal(rnd_id)
     weights = engine.study.topic_weights(place)
     assert weights["Drift and monitoring"] > 2.5 > weights["Tokenization"] == 2.0 > 1.5 > weights["Embeddings"]
     # Nothing was asked in the daily channel yet, so the weights alone decide among all six.
@@ -124,18 +124,18 @@ def test_daily_pick_favours_topics_the_team_misses(engine, clock):
     for day in range(300):
         clock.set(datetime(2027, 1, 1, 9, tzinfo=UTC) + timedelta(days=day))
         engine.store.db.execute("DELETE FROM rounds WHERE kind = 'daily'")
-        [post] = engine.daily_round("console", "local")
+        [post] = engine.rounds.daily_round("console", "local")
         picks[engine.store.round(post.round_id).question_id] += 1
         engine.store.db.execute("DELETE FROM rounds WHERE id = ?", (post.round_id,))
     assert picks["a3"] > 1.5 * picks["b2"]
 
 
 def test_daily_pick_still_never_repeats(engine, clock):
-    engine.register_channel("console", "local", "console")
+    engine.workspaces.register_channel("console", "local", "console")
     asked = []
     for day in range(6):
         clock.set(datetime(2027, 2, 1, 9, tzinfo=UTC) + timedelta(days=day))
-        [post] = engine.daily_round("console", "local")
+        [post] = engine.rounds.daily_round("console", "local")
         asked.append(engine.store.round(post.round_id).question_id)
     assert sorted(asked) == sorted(q.id for q in engine.bank.questions)
 

@@ -10,14 +10,10 @@ import pytest
 
 from adapters.discord import DiscordAdapter
 from bot.config import DEFAULT_QUESTIONS, Settings
-from bot.engine import QuizEngine
-from bot.metrics import Metrics
 from bot.models import Bank
 from bot.questions import load_bank
-from bot.router import Router
-from bot.scheduler import QuizScheduler
+from bot.runtime import build_runtime
 from bot.store import Store
-from bot.study import Study
 from discord_rig import CHANNEL, GUILD, Bot, Clock
 from discord_standin import DiscordStandIn
 
@@ -52,12 +48,12 @@ async def start_bot(settings: Settings, bank: Bank):
     async def start(questions: Bank | None = None, **changes) -> Bot:
         chosen = replace(settings, **changes)
         store = Store.open(chosen.db_path)
-        engine = QuizEngine(store, questions or bank, chosen, clock=clock, rng=random.Random(7), metrics=Metrics())
-        Study(engine)
         adapter = DiscordAdapter(chosen, guild_ready_timeout=0.05, connect_timeout=10)
-        router = Router(engine, {"discord": adapter}, engine.metrics)
-        scheduler = QuizScheduler(engine, router.deliver)  # its jobs are called by the tests, not by the clock
-        bot = Bot(adapter, engine, router, scheduler, store, clock)
+        runtime = build_runtime(chosen, questions or bank, store, adapters={"discord": adapter}, clock=clock,
+                                rng=random.Random(7))
+        # the scheduler's jobs are called by the tests, not by the clock
+        bot = Bot(adapter, runtime.engine, runtime.router, runtime.scheduler, store, clock)
+        router = runtime.router
         bots.append(bot)
         await adapter.start(router)
         return bot

@@ -9,7 +9,8 @@ from adapters.discord import DiscordAdapter
 from bot.engine import QuizEngine
 from bot.router import Router
 from bot.scheduler import QuizScheduler
-from bot.store import Round, Store
+from bot.models import Round
+from bot.store import Store
 
 GUILD = "1100000000000000001"
 CHANNEL = "1110000000000000001"
@@ -60,5 +61,5 @@ def custom_ids_of(message: dict) -> list[str]:
 
 
 def only_round(bot: Bot) -> Round:
-    [rnd] = bot.engine.open_rounds()
+    [rnd] = bot.engine.rounds.open_rounds()
     return rnd

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from adapters.discord import DiscordAdapter
 from bot.config import DEFAULT_QUESTIONS, Settings
-from bot.engine import QuizEngine
+from bot.runtime import build_engine
 from bot.models import Place
 from bot.questions import load_bank
 from bot.router import Router
@@ -39,13 +39,13 @@ async def scenario(events: list[tuple[str, dict]], directory: Path) -> None:
                         discord_gateway_url=standin.gateway_url, daily_at=None, weekly_at=None, reveal_after=3600,
                         discord_message_content=True)
     store = Store.open(settings.db_path)
-    engine = QuizEngine(store, BANK, settings, clock=Clock(), rng=random.Random(1))
+    engine = build_engine(store, BANK, settings, clock=Clock(), rng=random.Random(1))
     adapter = DiscordAdapter(settings, guild_ready_timeout=0.05, connect_timeout=10)
     router = Router(engine, {"discord": adapter})
     try:
         await adapter.start(router)
-        await router.deliver(engine.post_round(Place("discord", GUILD, CHANNEL), None))
-        [rnd] = engine.open_rounds()
+        await router.deliver(engine.rounds.post_round(Place("discord", GUILD, CHANNEL), None))
+        [rnd] = engine.rounds.open_rounds()
         for name, data in events:  # aimed at the round post where the shape allows
             if name == "MESSAGE_REACTION_ADD" and isinstance(data, dict) and "message_id" in data:
                 data["message_id"] = rnd.message_id

@@ -135,7 +135,7 @@ async def test_many_servers_from_one_process_each_with_its_own_channel_and_board
 
     await bot.scheduler.daily("discord", GUILD)
     await bot.scheduler.daily("discord", other_guild)
-    rounds = {r.place.workspace: r for r in bot.engine.open_rounds()}
+    rounds = {r.place.workspace: r for r in bot.engine.rounds.open_rounds()}
     assert rounds[GUILD].place.channel == CHANNEL and rounds[other_guild].place.channel == other_channel
     assert (rounds[other_guild].deadline - rounds[other_guild].posted_at).total_seconds() == 600
 

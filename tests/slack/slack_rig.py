@@ -17,14 +17,14 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import SlackAdapter
 from bot.config import Settings
-from bot.engine import QuizEngine
-from bot.metrics import Metrics
 from bot.models import Bank
 from bot.questions import load_bank
 from bot.router import Router
 from bot.scheduler import QuizScheduler
-from bot.store import Round, Store
-from bot.study import Study
+from bot.models import Round
+from bot.engine import QuizEngine
+from bot.runtime import build_runtime
+from bot.store import Store
 
 import slack_payloads as payloads
 from slack_fake import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
@@ -137,7 +137,7 @@ class SlackBot:
     # ---- the engine side ---------------------------------------------------------------------
 
     async def deliver_daily(self) -> Round:
-        await self.router.deliver(self.engine.daily_round("slack", TEAM))
+        await self.router.deliver(self.engine.rounds.daily_round("slack", TEAM))
         rounds = self.store.open_channel_rounds()
         assert rounds, "no daily round was opened"
         return rounds[-1]
@@ -151,12 +151,10 @@ async def start_bot(tmp_path: Path, fake: FakeSlack, clock: Clock | None = None,
     settings = settings_for_test(tmp_path, fake, **changes)
     clock = clock or Clock()
     store = Store.open(settings.db_path)
-    metrics = Metrics()
-    engine = QuizEngine(store, questions or bank(), settings, clock=clock, rng=random.Random(4), metrics=metrics)
-    Study(engine)
     adapter = SlackAdapter(settings, host="127.0.0.1")
-    router = Router(engine, {"slack": adapter}, metrics)
-    scheduler = QuizScheduler(engine, router.deliver)
+    runtime = build_runtime(settings, questions or bank(), store, adapters={"slack": adapter}, clock=clock,
+                            rng=random.Random(4))
+    engine, router, scheduler = runtime.engine, runtime.router, runtime.scheduler
     await adapter.start(router)
     session = aiohttp.ClientSession()
     return SlackBot(fake, settings, clock, store, engine, adapter, router, scheduler, session)

@@ -18,7 +18,7 @@ from adapters.slack import SlackAdapter, render
 from adapters.slack.ids import CHOICE_REACTIONS
 from bot.config import ConfigError
 from bot.questions import load_bank
-from bot.runtime import Runtime
+from bot.runtime import build_runtime
 from bot.store import Store
 
 
@@ -41,8 +41,8 @@ def test_manifest_declares_what_the_adapter_needs():
 async def test_runtime_serves_health_and_metrics_on_the_slack_port(tmp_path, fake):
     settings = settings_for_test(tmp_path, fake)
     store = Store.open(settings.db_path)
-    runtime = Runtime(settings, load_bank(settings.questions_path), store)
-    runtime.adapters["slack"] = SlackAdapter(settings, host="127.0.0.1")  # the router shares this dict
+    runtime = build_runtime(settings, load_bank(settings.questions_path), store,
+                            adapters={"slack": SlackAdapter(settings, host="127.0.0.1")})
     running = asyncio.create_task(runtime.run())
     adapter = runtime.adapters["slack"]
     try:
@@ -82,7 +82,7 @@ async def test_a_crowded_reveal_stays_within_block_kit_limits(bot, fake):
         if n % 2:
             await bot.event(payloads.thread_reply(user, "; ".join(question.key_points), CHANNEL, ts))
     bot.clock.advance(REVEAL_AFTER + 1)
-    await bot.router.deliver(bot.engine.reveal_due())
+    await bot.router.deliver(bot.engine.rounds.reveal_due())
     reveal = [c for c in fake.to("chat.postMessage") if c.args.get("thread_ts") == ts]
     assert reveal
     sections = [b for call in reveal for b in call.args["blocks"] if b["type"] == "section"]

@@ -71,14 +71,14 @@ async def test_quiz_post_in_a_channel_without_the_bot_says_how_to_invite_it(bot,
     assert any("⚠️" in r["text"] and "C0OTHER" in r["text"] for r in fake.responses_to(key))
 
     del fake.channel_errors["C0OTHER"]  # someone ran /invite @studybot
-    await bot.router.deliver(bot.engine.unposted_rounds())
+    await bot.router.deliver(bot.engine.rounds.unposted_rounds())
     assert bot.store.round(waiting.id).message_id is not None
     assert [c.args["channel"] for c in fake.to("chat.postMessage")] == ["C0OTHER"]
 
 
 async def test_posts_to_an_archived_or_missing_channel_are_reported_to_admins(bot, fake):
     fake.channel_errors[CHANNEL] = "is_archived"
-    await bot.router.deliver(bot.engine.daily_round("slack", TEAM))  # no crash
+    await bot.router.deliver(bot.engine.rounds.daily_round("slack", TEAM))  # no crash
     [rnd] = bot.store.open_channel_rounds()
     assert rnd.message_id is None
     _, key = await bot.command("help", user="U0DANA")

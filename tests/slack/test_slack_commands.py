@@ -102,7 +102,7 @@ async def test_leaderboard_stats_and_help_are_private(bot, fake):
     question = bank().get(rnd.question_id)
     await bot.event(payloads.reaction_added("U0ADA", CHOICE_REACTIONS[question.correct - 1], CHANNEL, ts))
     bot.clock.advance(REVEAL_AFTER + 1)
-    await bot.router.deliver(bot.engine.reveal_due())
+    await bot.router.deliver(bot.engine.rounds.reveal_due())
 
     _, board = await bot.command("leaderboard", user="U0BRIAN")
     shown = fake.responses_to(board)[0]
@@ -123,7 +123,7 @@ async def test_app_home_shows_own_stats_and_the_week_board(bot, fake):
     question = bank().get(rnd.question_id)
     await bot.event(payloads.reaction_added("U0ADA", CHOICE_REACTIONS[question.correct - 1], CHANNEL, ts))
     bot.clock.advance(REVEAL_AFTER + 1)
-    await bot.router.deliver(bot.engine.reveal_due())
+    await bot.router.deliver(bot.engine.rounds.reveal_due())
 
     assert (await bot.event(payloads.app_home_opened("U0ADA"))).status == 200
     [published] = fake.to("views.publish")

@@ -69,7 +69,7 @@ async def test_daily_round_with_three_members(bot, fake):
 
     # The reveal: a thread reply, the post closed with chat.update, points on the board.
     bot.clock.advance(REVEAL_AFTER + 1)
-    await bot.router.deliver(bot.engine.reveal_due())
+    await bot.router.deliver(bot.engine.rounds.reveal_due())
     [reveal] = _thread_posts(fake, ts)
     said = block_text(reveal.args["blocks"])
     assert f"*Answer: {correct}. {escape(question.correct_text)}*" in said

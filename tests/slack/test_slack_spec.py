@@ -60,7 +60,7 @@ async def _scenario(tmp_path: Path, fake: FakeSlack) -> None:
         await bot.interact(payloads.view_submission("U0CHEN", rnd.id, "my words", None, CHANNEL))
         await bot.command("advanced")
         bot.clock.advance(REVEAL_AFTER + 1)
-        await bot.router.deliver(bot.engine.reveal_due())
+        await bot.router.deliver(bot.engine.rounds.reveal_due())
         await bot.event(payloads.app_home_opened("U0ADA"))
         await bot.router.deliver([Outgoing(Kind.REMINDER, Place("slack", "T0STUDY", CHANNEL), "Reviews are due.",
                                            to=Member("slack", "U0ADA", "Ada"))])

@@ -1,0 +1,371 @@
+"""Rounds: channel rounds (the daily question, /quiz post) and a member's own questions.
+
+Posting, answers (first pick locks in, one written answer), personal feedback, and the reveal:
+scoring, streaks, FSRS cards, all in one transaction per reveal. Written answers of a channel round
+are graded off the event loop before the reveal writes (by the optional model judge, or the
+built-in grader in a worker thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot import texts
+from bot.clock import Clock, local_date, week_of
+from bot.events import ChoiceMade, Kind, Outgoing, WrittenAnswer
+from bot.grading import Grade, grade_question, points_for
+from bot.metrics import Metrics
+from bot.models import Answer, Bank, ChannelSettings, Member, Place, Question, Round, RoundKind
+from bot.selection import RECENT_DAYS, pick_for_channel, pick_for_member
+from bot.store import Store
+from bot.study import Study
+
+log = logging.getLogger(__name__)
+
+CHOICE_POINTS = 10
+MAX_WRITTEN = 100_000
+
+
+@dataclass(frozen=True)
+class RoundOpened:
+    round_id: int
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class SettingsChanged:
+    settings: ChannelSettings
+
+
+EngineEvent = RoundOpened | SettingsChanged
+
+
+class EngineEvents:
+    """What the scheduler hears from the engine: rounds opened, settings changed. Built and shared by the
+    composition root, so nothing wires itself into another object's lists."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[EngineEvent], None]] = []
+
+    def subscribe(self, listener: Callable[[EngineEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, event: EngineEvent) -> None:
+        for listener in self._listeners:
+            listener(event)
+
+
+class AsyncGrader(Protocol):
+    """Grades written answers without blocking the event loop (bot.judge.Judge); one grade per item, in order."""
+
+    async def grade_many(self, items: Sequence[tuple[str, Question]]) -> list[Grade]: ...
+
+
+SettingsFor = Callable[[str, str], ChannelSettings]
+
+
+class Rounds:
+    def __init__(self, store: Store, bank: Bank, settings_for: SettingsFor, events: EngineEvents,
+                 study: Study | None = None, clock: Clock = datetime.now, rng: random.Random | None = None,
+                 metrics: Metrics | None = None, grader: AsyncGrader | None = None) -> None:
+        self.store = store
+        self.bank = bank
+        self.settings_for = settings_for
+        self.events = events
+        self.study = study
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.metrics = metrics or Metrics()
+        self.grader = grader  # optional (the model judge): grades a channel round's written answers at the reveal
+        self._pregrading: set[int] = set()
+
+    def _round_for(self, platform: str, round_id: int | None, message_id: str | None) -> Round | None:
+        if round_id is not None:
+            rnd = self.store.round(round_id)
+            return rnd if rnd and rnd.place.platform == platform else None
+        if message_id:
+            return self.store.round_by_message(platform, message_id)
+        return None
+
+    def choice(self, ev: ChoiceMade) -> list[Outgoing]:
+        rnd = self._round_for(ev.member.platform, ev.round_id, ev.message_id)
+        question = self.bank.get(rnd.question_id) if rnd else None
+        if rnd is None or question is None:
+            return []  # a reaction on some other message
+        if not 1 <= ev.choice <= len(question.choices):
+            if ev.round_id is None:
+                return []  # a reaction that is not one of the choices
+            if question.is_open:
+                return [self._note(rnd, ev.member, "This question is open-ended: answer it in your own words.")]
+            return [self._note(rnd, ev.member, f"Pick a number from 1 to {len(question.choices)}.")]
+        refusal = self._refusal(rnd, ev.member)
+        if refusal:
+            return [refusal]
+        now = self.clock()
+        if not self.store.record_choice(rnd, ev.member, ev.choice, now):
+            previous = self.store.answer(rnd.id, ev.member.user_id)
+            picked = previous.choice if previous else "?"
+            return [self._note(rnd, ev.member, f"Your first answer ({picked}) is locked in; later picks change nothing.")]
+        self.metrics.answers_recorded += 1
+        if not rnd.is_channel:
+            return self._finish_personal(rnd, question, ev.member)
+        return [self._note(rnd, ev.member, f"Your answer {ev.choice} is locked in. The answer is revealed at the deadline.")]
+
+    def written(self, ev: WrittenAnswer) -> list[Outgoing]:
+        rnd = self._round_for(ev.member.platform, ev.round_id, ev.message_id)
+        question = self.bank.get(rnd.question_id) if rnd else None
+        if rnd is None or question is None:
+            return []  # a message in some other thread
+        refusal = self._refusal(rnd, ev.member)
+        if refusal:
+            return [refusal]
+        text = ev.text.strip()
+        if not text:
+            return [self._note(rnd, ev.member, "An empty answer cannot be graded: write a sentence or two.")]
+        if len(text) > MAX_WRITTEN:
+            return [self._note(rnd, ev.member, f"That answer is {len(text):,} characters; keep it under {MAX_WRITTEN:,}.")]
+        if not self.store.record_written(rnd, ev.member, text, self.clock()):
+            return [self._note(rnd, ev.member, "You already sent a written answer to this round; the first one counts.")]
+        self.metrics.answers_recorded += 1
+        if not rnd.is_channel:
+            return self._finish_personal(rnd, question, ev.member)
+        return [self._note(rnd, ev.member, "Saved your written answer; it is graded against the key points at the reveal.")]
+
+    def current_round(self, member: Member, place: Place) -> int | None:
+        """The round a bare answer is for, where a platform has no threads or buttons (the console)."""
+        rnd = self.store.open_personal_round(place, member.user_id) or self.store.latest_open_channel_round(place)
+        return rnd.id if rnd else None
+
+    def _refusal(self, rnd: Round, member: Member) -> Outgoing | None:
+        if not rnd.is_channel and rnd.owner != member.user_id:
+            return self._note(rnd, member, "That question was someone else's. Ask for your own with `/quiz`.")
+        late = rnd.deadline is not None and self.clock() >= rnd.deadline
+        if not rnd.is_open or late:
+            if not rnd.is_channel:
+                return self._note(rnd, member, "You already answered that question. `/quiz` gives you a new one.")
+            return self._note(rnd, member, "This round is closed: answers after the reveal do not count.")
+        return None
+
+    def _note(self, rnd: Round, member: Member, text: str) -> Outgoing:
+        return Outgoing(Kind.FEEDBACK, rnd.place.in_thread(rnd.thread_id or rnd.message_id), text,
+                        to=member, round_id=rnd.id)
+
+    def personal_round(self, member: Member, place: Place, level: str | None, kind: RoundKind = RoundKind.PERSONAL,
+                       question: Question | None = None) -> list[Outgoing]:
+        now = self.clock()
+        if question is None:
+            since = now - timedelta(days=RECENT_DAYS)
+            recent = self.store.member_seen(place.platform, place.workspace, member.user_id, since)
+            question = pick_for_member(self.bank.of_level(level), recent, self.rng)
+        round_id = self.store.create_round(place, kind, question.id, question.level, now, owner=member.user_id)
+        title = f"{'Review' if kind is RoundKind.REVIEW else 'Your question'} · {question.level} · {question.topic}"
+        text = texts.round_body(question)
+        if not question.is_open:
+            text += "\n\n_Pick a number, or answer in your own words._"
+        return [Outgoing(Kind.PERSONAL, place, text, title=title, choices=question.choices,
+                         round_id=round_id, to=member)]
+
+    def _finish_personal(self, rnd: Round, question: Question, member: Member) -> list[Outgoing]:
+        now = self.clock()
+        with self.store.transaction():
+            if not self.store.close_round(rnd.id, now):
+                return []
+            answer = self.store.answer(rnd.id, member.user_id)
+            assert answer is not None
+            result = judge(answer, question)
+            self.store.set_result(answer.id, result.correct, result.score, 0, result.found)
+        if self.study:
+            self.study.after_answer(rnd, answer.user_id, result.correct, result.score, now)
+        parts = []
+        if answer.choice is not None:
+            parts.append(texts.choice_feedback(question, answer.choice))
+        if result.grade:
+            parts.append(texts.grade_feedback(question, result.grade))
+        parts.append("**Model answer**\n" + texts.reflow(question.answer))
+        return [Outgoing(Kind.FEEDBACK, rnd.place, "\n\n".join(parts), title=f"{question.level} · {question.topic}",
+                         round_id=rnd.id, to=member)]
+
+    def post_round(self, place: Place, level: str | None, requested_by: Member | None = None) -> list[Outgoing]:
+        settings = self.settings_for(place.platform, place.workspace)
+        out = self._open_channel_round(Place(place.platform, place.workspace, place.channel), RoundKind.POST, level, settings)
+        if requested_by is not None:
+            round_id = out[0].round_id if out else None
+            out.append(Outgoing(Kind.NOTICE, place, "Posted a new round in this channel.", to=requested_by,
+                                round_id=round_id))
+        return out
+
+    def daily_round(self, platform: str, workspace: str, day: str | None = None) -> list[Outgoing]:
+        """The daily round for `day` (default: today, locally) in the workspace's channel, unless it exists."""
+        settings = self.settings_for(platform, workspace)
+        if settings.place is None:
+            return []
+        day = day or local_date(self.clock(), settings.timezone).isoformat()
+        return self._open_channel_round(settings.place, RoundKind.DAILY, None, settings, daily_date=day)
+
+    def _open_channel_round(self, place: Place, kind: RoundKind, level: str | None, settings: ChannelSettings,
+                            daily_date: str | None = None) -> list[Outgoing]:
+        now = self.clock()
+        pool = self.bank.of_level(level)
+        if not settings.open_questions:  # one-click rounds keep participation high: open-ended only by opt-in
+            pool = [q for q in pool if not q.is_open] or pool  # a level of open questions alone still posts
+        weights = self.study.topic_weights(place) if self.study and kind is RoundKind.DAILY else None
+        question = pick_for_channel(pool, self.store.times_asked(place), self.rng, weights)
+        deadline = now + timedelta(seconds=settings.reveal_after)
+        round_id = self.store.create_round(
+            place, kind, question.id, question.level, now, daily_date=daily_date, timezone=settings.timezone,
+            deadline=deadline, hidden_votes=settings.hidden_votes,
+        )
+        if round_id is None:
+            log.info("daily round for %s on %s exists already", place.channel, daily_date)
+            return []
+        self.events.emit(RoundOpened(round_id, deadline))
+        rnd = self.store.round(round_id)
+        assert rnd is not None
+        return [self.round_post(rnd, question)]
+
+    def round_post(self, rnd: Round, question: Question) -> Outgoing:
+        title = ("Question of the day" if rnd.kind is RoundKind.DAILY else "Quiz") + f" · {question.level} · {question.topic}"
+        return Outgoing(Kind.ROUND, rnd.place, texts.round_body(question), title=title, choices=question.choices,
+                        round_id=rnd.id, deadline=rnd.deadline, hidden_votes=rnd.hidden_votes)
+
+    def round_posted(self, round_id: int, message_id: str, thread_id: str | None = None) -> None:
+        self.store.set_round_message(round_id, message_id, thread_id)
+
+    def unposted_rounds(self) -> list[Outgoing]:
+        """Posts of open channel rounds that never reached their channel (crash, missing permission)."""
+        now = self.clock()
+        out = []
+        for rnd in self.store.open_channel_rounds():
+            question = self.bank.get(rnd.question_id)
+            if rnd.message_id is None and question and rnd.deadline and rnd.deadline > now:
+                out.append(self.round_post(rnd, question))
+        return out
+
+    def open_rounds(self) -> list[Round]:
+        return self.store.open_channel_rounds()
+
+    def reveal_due(self) -> list[Outgoing]:
+        now = self.clock()
+        out = []
+        for rnd in self.store.open_channel_rounds():
+            if rnd.deadline and rnd.deadline <= now:
+                out += self.reveal(rnd.id)
+        return out
+
+    async def reveal_due_async(self) -> list[Outgoing]:
+        """reveal_due(), with the written answers graded by the optional async grader first."""
+        now = self.clock()
+        out = []
+        for rnd in self.store.open_channel_rounds():
+            if rnd.deadline and rnd.deadline <= now:
+                out += await self.reveal_async(rnd.id)
+        return out
+
+    async def reveal_async(self, round_id: int) -> list[Outgoing]:
+        """reveal(), with the written answers graded first by the optional async grader (concurrently, off the loop).
+
+        Without a grader this is reveal(). An answer the grader did not see is graded by the built-in grader.
+        """
+        rnd = self.store.round(round_id)
+        question = self.bank.get(rnd.question_id) if rnd else None
+        if self.grader is None or rnd is None or question is None or not rnd.is_open:
+            return self.reveal(round_id)
+        if round_id in self._pregrading:
+            return []  # another reveal of this round is grading it now, and delivers it
+        self._pregrading.add(round_id)
+        try:
+            written = [a for a in self.store.answers(round_id) if a.text]
+            grades = await self.grader.grade_many([(a.text, question) for a in written])
+            return self.reveal(round_id, {a.id: g for a, g in zip(written, grades)})
+        finally:
+            self._pregrading.discard(round_id)
+
+    def reveal(self, round_id: int, grades: dict[int, Grade] | None = None) -> list[Outgoing]:
+        """Close a channel round once: score it and say what the answer was (`grades`: answer id -> grade made)."""
+        now = self.clock()
+        with self.store.transaction():
+            if not self.store.close_round(round_id, now):
+                return []
+            rnd = self.store.round(round_id)
+            assert rnd is not None
+            question = self.bank.get(rnd.question_id)
+            answers = self.store.answers(round_id)
+            if question is None:
+                log.warning("round %s: question %s is no longer in the bank; closed unscored", round_id, rnd.question_id)
+                return []
+            results = self._score(rnd, question, answers, grades or {})
+        self.metrics.reveals += 1
+        if rnd.deadline:
+            self.metrics.reveal_lag_seconds.observe(max(0.0, (now - rnd.deadline).total_seconds()))
+        if self.study:
+            for answer, result in results:
+                self.study.after_answer(rnd, answer.user_id, result.correct, result.score, now)
+        if rnd.message_id is None and not answers:
+            return []  # never reached its channel: nothing to reveal to anyone
+        judged = self.store.answers(round_id)
+        right = [texts.name_of(a.name) for a in judged if a.correct]
+        thread = rnd.place.in_thread(rnd.thread_id or rnd.message_id)
+        out = [Outgoing(Kind.REVEAL, thread, texts.reveal_text(question, judged, right),
+                        title=f"Answer · {question.level} · {question.topic}", round_id=round_id)]
+        for answer, result in results:
+            if result.grade:
+                note = getattr(result.grade, "note", "")  # a JudgeGrade says which grader graded it
+                feedback = texts.grade_feedback(question, result.grade) + (f"\n{note}" if note else "")
+                out.append(Outgoing(Kind.FEEDBACK, thread, feedback,
+                                    round_id=round_id, to=Member(rnd.place.platform, answer.user_id, answer.name)))
+        if rnd.message_id:
+            closed = texts.round_body(question) + "\n\n" + texts.closed_line(question)
+            out.append(Outgoing(Kind.CLOSED, rnd.place, closed, title=self.round_post(rnd, question).title,
+                                choices=question.choices, round_id=round_id, edit_of=rnd.message_id))
+        return out
+
+    def _score(self, rnd: Round, question: Question, answers: list[Answer],
+               grades: dict[int, Grade]) -> list[tuple[Answer, Judgement]]:
+        week = week_of(rnd.posted_at, rnd.timezone)
+        results = []
+        for answer in answers:
+            result = judge(answer, question, grades.get(answer.id))
+            self.store.set_result(answer.id, result.correct, result.score, result.points, result.found)
+            self.store.add_score(rnd.place.platform, rnd.place.workspace, week, answer.user_id, answer.name,
+                                 result.points, result.correct)
+            results.append((answer, result))
+        if rnd.kind is RoundKind.DAILY:
+            winners = [a.user_id for a, r in results if r.correct]
+            self.store.update_streaks(rnd.place.platform, rnd.place.workspace, winners)
+        return results
+
+
+@dataclass(frozen=True)
+class Judgement:
+    correct: bool
+    points: int
+    grade: Grade | None = None  # for a written answer
+
+    @property
+    def score(self) -> float | None:
+        return self.grade.score if self.grade else None
+
+    @property
+    def found(self) -> list[bool] | None:
+        return list(self.grade.found) if self.grade else None
+
+
+def judge(answer: Answer, question: Question, grade: Grade | None = None) -> Judgement:
+    """Points for one answer (README, Scoring): 10 for the right pick, up to 10 more for a written answer.
+
+    `grade`: the written answer's grade when it was made already (by the optional async grader).
+    """
+    correct = answer.choice == question.correct
+    points = CHOICE_POINTS if correct else 0
+    if not answer.text:
+        return Judgement(correct, points)
+    grade = grade or grade_question(answer.text, question)
+    # points_for takes the Grade: a wrong verdict earns no written points, whatever its score
+    return Judgement(correct if answer.choice is not None else grade.passed, points + points_for(grade), grade)
+
