@@ -55,15 +55,15 @@ ECHO_SIMILARITY = 92  # a unit this close to the question text (or a choice) is 
 # ---- fitted by benchmarks/grading_fit.py on the 170 fitting answers (values printed by that script) ----
 # key point probability: logistic over [1, semantic, semantic above the question's own, words in the best unit,
 # words anywhere, soft word match]
-KEY_POINT_WEIGHTS = (-2.991, 1.279, 2.408, 0.289, 1.314, 2.52)
-KEY_POINT_FOUND = 0.80  # probability from which a key point counts as made (chosen for precision)
+KEY_POINT_WEIGHTS = (-2.998, 1.245, 2.357, 0.294, 1.321, 2.543)
+KEY_POINT_FOUND = 0.79  # probability from which a key point counts as made (chosen for precision)
 # score: weights over score_features(): [1, mean key point probability, best key point probability, right-choice
 # similarity, model-answer similarity (those four scaled per question between its floor and its model answer),
 # right-choice margin over the wrong ones, contradicted share]
-SCORE_WEIGHTS_CHOICE = (0.482, 0.496, 0.03, 0.0, 0.0, 0.64, 0.0)
-SCORE_WEIGHTS_OPEN = (0.043, 0.574, 0.329, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
+SCORE_WEIGHTS_CHOICE = (0.482, 0.488, 0.03, 0.0, 0.0, 0.651, 0.0)
+SCORE_WEIGHTS_OPEN = (0.042, 0.574, 0.331, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
 ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
-GOOD_AT, PARTIAL_AT = 0.53, 0.40  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
+GOOD_AT, PARTIAL_AT = 0.52, 0.40  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
 
 STOPWORDS = frozenset(
     """a an the of to in on for by with from at as and or but nor not no is are was were be been being it its
@@ -103,6 +103,7 @@ _SUFFIXES = (
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _NUMBER = re.compile(r"(?<![a-z0-9.])\d+(?:\.\d+)?")
 _SENTENCES = re.compile(r"(?<=[.!?;])\s+|\s*\n\s*|\s+[-*\u2022]\s+|\s+(?:\(?[a-d1-9][.)])\s+|\s+[/|]\s+")
+_LIST_MARK = re.compile(r"\(?(?:\d{1,2}|[a-zA-Z])[.):]?")  # "1.", "b)", "(c)": a list's marker, not a statement
 _CLAUSES = re.compile(
     r",\s+|:\s+|\s+[-\u2013\u2014]{1,2}\s+|\s+\((?=\w)|\)\s*"
     r"|\s+(?=(?:so|because|but|whereas|while|which|since|although|though|instead|rather than|otherwise)\s)"
@@ -157,10 +158,14 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
+def _normal(text: str) -> str:
+    """Folded to plain lower case; 2,000 is 2000, d_k is dk, the possessive 's goes."""
+    return re.sub(r"(?<=\d),(?=\d{3})", "", _fold(text)).replace("_", "").replace("'s ", " ")
+
+
 def _tokens(text: str) -> list[str]:
     """All words, folded, in order (stopwords kept: negations and word distances need them)."""
-    folded = re.sub(r"(?<=\d),(?=\d{3})", "", _fold(text)).replace("_", "").replace("'s ", " ")
-    return _WORD.findall(folded)
+    return _WORD.findall(_normal(text))
 
 
 def _is_content(word: str) -> bool:
@@ -321,6 +326,7 @@ class _Unit:
     tokens: list[str]
     stems: list[str]  # per token ("" for a stopword)
     leaf: bool = True  # a clause, or a sentence with no clauses (contradictions are read in leaves)
+    sentence: str = ""  # the sentence a clause comes from (numbers are read there)
 
 
 def _split(text: str) -> list[tuple[str, list[str]]]:
@@ -328,26 +334,42 @@ def _split(text: str) -> list[tuple[str, list[str]]]:
     units = []
     for sentence in _SENTENCES.split(text):
         sentence = sentence.strip(" \t-*\u2022")
-        if sentence:
+        if sentence and not _LIST_MARK.fullmatch(sentence):
             clauses = [c.strip() for c in _CLAUSES.split(sentence) if c and c.strip()]
             units.append((sentence, clauses if len(clauses) > 1 else []))
     return units
 
 
-def _without_repeats(tokens: list[str]) -> list[str]:
-    """Drops every run of REPEAT_RUN words already seen earlier in the same unit."""
-    if len(tokens) < 2 * REPEAT_RUN:
-        return tokens
+def _without_repeats(sentence: str) -> str:
+    """The text less every run of REPEAT_RUN words already seen earlier in it, cut out of the text itself (so
+    that what is left splits into the same sentences and clauses as the text said once)."""
+    words_at = list(_WORD.finditer(sentence))
+    if len(words_at) < 2 * REPEAT_RUN:
+        return sentence
+    tokens = [m.group() for m in words_at]
     seen: set[tuple[str, ...]] = set()
     dropped = [False] * len(tokens)
     for i in range(len(tokens) - REPEAT_RUN + 1):
         run = tuple(tokens[i:i + REPEAT_RUN])
         if run in seen:
-            for j in range(i, i + REPEAT_RUN):
-                dropped[j] = True
+            dropped[i:i + REPEAT_RUN] = [True] * REPEAT_RUN
         else:
             seen.add(run)
-    return [t for t, d in zip(tokens, dropped) if not d]
+    if not any(dropped):
+        return sentence
+    out, cursor, i = [], 0, 0
+    while i < len(tokens):
+        if not dropped[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(tokens) and dropped[j + 1]:
+            j += 1
+        out.append(sentence[cursor:words_at[i].start()])
+        cursor = words_at[j + 1].start() if j + 1 < len(tokens) else len(sentence)
+        i = j + 1
+    out.append(sentence[cursor:])
+    return "".join(out).strip()
 
 
 def _copy_of(unit: str, source: str, whole: bool) -> bool:
@@ -367,7 +389,7 @@ def _pattern(tokens: str) -> re.Pattern:
 def _strip_copies(text: str, ref: _Reference) -> str:
     """The answer folded (lower case, plain letters), less the question and (when two or more are there) the
     choices copied into it. Folding always, not only when something is taken out, keeps what is left as it was."""
-    folded = re.sub(r"(?<=\d),(?=\d{3})", "", _fold(text)).replace("_", "")
+    folded = _normal(text)
     copies = [c for c in ref.choice_tokens if c and _pattern(c).search(folded)]
     sources = ([ref.question_tokens] if ref.question_tokens else []) + (copies if len(copies) >= 2 else [])
     for p in map(_pattern, sources):
@@ -375,25 +397,34 @@ def _strip_copies(text: str, ref: _Reference) -> str:
     return folded
 
 
+def _graded_part(text: str) -> str:
+    """The first MAX_GRADED_CHARS characters, cut after the last whole sentence (or line) in them, so that a long
+    repetition does not end on a fragment that would count as something new."""
+    if len(text) <= MAX_GRADED_CHARS:
+        return text
+    head = text[:MAX_GRADED_CHARS]
+    end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "), head.rfind("\n"), head.rfind("; "))
+    return head[:end + 1] if end > 0 else head
+
+
 def _units(text: str, ref: _Reference) -> list[_Unit]:
     seen: set[str] = set()
     kept: list[tuple[_Unit, int | None]] = []
-    for sentence, clauses in _split(_strip_copies(text[:MAX_GRADED_CHARS], ref)):
-        whole = " ".join(_without_repeats(_tokens(sentence)))
+    for sentence, clauses in _split(_without_repeats(_strip_copies(_graded_part(text), ref))):
+        whole = " ".join(_tokens(sentence))
         if _copy_of(whole, ref.question_tokens, whole=False):
             continue  # the question pasted back, with its clauses
         choice = next((i for i, c in enumerate(ref.choice_tokens) if _copy_of(whole, c, whole=True)), None)
         for raw, leaf in [(sentence, not clauses)] + [(c, True) for c in clauses]:
-            tokens = _without_repeats(_tokens(raw))
+            tokens = _tokens(raw)
             key = " ".join(tokens)
             if not any(_is_content(t) for t in tokens) or key in seen:
                 continue
             seen.add(key)
             if leaf and clauses and _copy_of(key, ref.question_tokens, whole=False) and len(tokens) > 2:
                 continue  # a clause of the question pasted into a sentence of one's own
-            unit_text = raw if len(tokens) == len(_tokens(raw)) else key
             stems = [stem(t.replace("'", "")) if _is_content(t) else "" for t in tokens]
-            kept.append((_Unit(unit_text, tokens, stems, leaf), choice))
+            kept.append((_Unit(raw, tokens, stems, leaf, sentence), choice))
     copied = {c for _, c in kept if c is not None}
     if len(copied) >= 2:  # two or more different choices pasted: hedging, it states none of them
         kept = [(u, c) for u, c in kept if c is None]
@@ -437,7 +468,8 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
     n = len(ref.points)
     if not units or n == 0:
         return Signals([0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [""] * n, [0.0] * n, has_right=ref.has_right)
-    vectors = _embed([u.text for u in units] + [" ".join(u.text for u in units)])
+    plain = [" ".join(u.tokens) for u in units]  # words only: punctuation does not move the embedding
+    vectors = _embed(plain + [" ".join(plain)])
     unit_vectors, whole = vectors[:-1], vectors[-1]
     similarity = unit_vectors @ ref.point_vectors.T  # units x key points
     leaves = np.array([1.0 if u.leaf else 0.0 for u in units])
@@ -499,7 +531,7 @@ def _contradicts(unit: _Unit, point: _Point, ref: _Reference) -> str:
             if s not in stems and opposite & stems and not opposite & point.stems:
                 return "antonym"
     # a number where the key point gives one, that neither it, the question nor the model answer has
-    if point.numbers and any(n not in ref.allowed_numbers for n in _numbers(unit.text)):
+    if point.numbers and any(n not in ref.allowed_numbers for n in _numbers(unit.sentence or unit.text)):
         return "number"
     # swapped roles: the key point's attribute sits next to another term the question names
     if len(point.entities) == 1 and ref.entities:
@@ -509,7 +541,9 @@ def _contradicts(unit: _Unit, point: _Point, ref: _Reference) -> str:
             votes = 0
             for i, s in enumerate(unit.stems):
                 if s and s in point.stems and s not in ref.entities and s not in ref.question_stems:
-                    nearest = min((abs(i - j), e) for e, js in where.items() for j in js)[1]
+                    # the term the attribute belongs to: the nearest one before it (its subject), else after it
+                    before = [(i - j, e) for e, js in where.items() for j in js if j < i]
+                    nearest = min(before or [(j - i, e) for e, js in where.items() for j in js])[1]
                     votes += 1 if nearest == own else -1
             if votes < 0:
                 return "swapped roles"
