@@ -31,6 +31,7 @@ The weights were fitted on tests/data/graded_answers.yaml and graded_answers_hel
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import threading
@@ -195,45 +196,66 @@ def _numbers(text: str) -> set[str]:
 
 _model = None
 _model_lock = threading.Lock()
+WEIGHTS = ("weights", "l2_supercat_256.safetensors")  # WordLlama's 256-dimension model, inside its wheel
+TOKENIZER = ("tokenizers", "l2_supercat_tokenizer_config.json")
 
 
 def _wordllama():
+    """WordLlama's tokenizer and token embeddings (32,000 x 256, float16), loaded once, from the wheel, offline.
+
+    WordLlama.load(cache_dir=<package>, disable_download=True) reads these same two files; reading them directly
+    gives the same embeddings (tests/test_grading.py checks) without importing the package, whose loader brings
+    pydantic and requests along (+30 MB RSS, +0.3 s). Nothing is ever downloaded."""
     global _model
     if _model is None:
         with _model_lock:
             if _model is None:
-                import wordllama
-                from wordllama import WordLlama
+                import importlib.util
 
-                # The weights and the tokenizer ship inside the wheel; nothing is ever downloaded.
-                _model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+                from safetensors.numpy import load_file
+                from tokenizers import Tokenizer
+
+                spec = importlib.util.find_spec("wordllama")
+                if spec is None or not spec.submodule_search_locations:
+                    raise RuntimeError("the wordllama package is not installed (pip install wordllama)")
+                root = Path(spec.submodule_search_locations[0])
+                tokenizer = Tokenizer.from_file(str(root.joinpath(*TOKENIZER)))
+                tokenizer.no_padding()
+                tokenizer.no_truncation()
+                _model = (tokenizer, load_file(str(root.joinpath(*WEIGHTS)))["embedding.weight"])
     return _model
 
 
-def _embed(texts: list[str]) -> np.ndarray:
-    """Unit-length embeddings, one row per text."""
+@lru_cache(maxsize=50_000)
+def _word_ids(word: str) -> tuple[int, ...]:
+    """A word's token ids (a text's ids are its words' ids in turn: the tokenizer splits at spaces)."""
+    return tuple(_wordllama()[0].encode(word, add_special_tokens=False).ids)
+
+
+def _embed(texts: list[str], whole: bool = False) -> np.ndarray:
+    """Unit-length embeddings (the mean of the text's token embeddings, as WordLlama pools), one row per text;
+    with whole=True one more row last: all the texts' tokens pooled together."""
     import numpy as np
 
-    if not texts:
-        return np.zeros((0, 256), dtype=np.float32)
-    vectors = _wordllama().embed(texts)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1.0, norms)
-
-
-_word_vectors: dict[str, np.ndarray] = {}
+    table = _wordllama()[1]
+    per_text = [[i for w in text.split() for i in _word_ids(w)] for text in texts]
+    lengths = np.array([len(ids) for ids in per_text], dtype=np.int64)
+    ids = np.fromiter((i for ids in per_text for i in ids), dtype=np.int64, count=int(lengths.sum()))
+    gathered = table[np.clip(ids, 0, table.shape[0] - 1)].astype(np.float32)
+    sums = np.zeros((len(texts) + whole, table.shape[1]), dtype=np.float32)
+    filled = lengths > 0
+    if filled.any():
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        sums[:len(texts)][filled] = np.add.reduceat(gathered, starts[filled], axis=0)
+    if whole:
+        sums[-1] = gathered.sum(axis=0)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)  # the mean's direction is the sum's
+    return sums / np.where(norms == 0, 1.0, norms)
 
 
 def _vectors_of_words(items: list[str]) -> np.ndarray:
-    """Unit-length embeddings of single words, cached (a bounded cache: the field's vocabulary is small)."""
-    import numpy as np
-
-    missing = [w for w in dict.fromkeys(items) if w not in _word_vectors]
-    if missing:
-        if len(_word_vectors) > 50_000:
-            _word_vectors.clear()
-        _word_vectors.update(zip(missing, _embed(missing)))
-    return np.array([_word_vectors[w] for w in items]) if items else np.zeros((0, 256), dtype=np.float32)
+    """Unit-length embeddings of single words."""
+    return _embed(items)
 
 
 # ---- the reference: what a question's answers are compared with (cached per question) ----------
@@ -382,18 +404,30 @@ def _copy_of(unit: str, source: str, whole: bool) -> bool:
     return f" {unit} " in f" {source} " or (len(unit) >= 25 and fuzz.partial_ratio(unit, source) >= ECHO_SIMILARITY)
 
 
-def _pattern(tokens: str) -> re.Pattern:
-    return re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]+".join(map(re.escape, tokens.split())) + r"(?![a-z0-9])")
-
-
 def _strip_copies(text: str, ref: _Reference) -> str:
     """The answer folded (lower case, plain letters), less the question and (when two or more are there) the
     choices copied into it. Folding always, not only when something is taken out, keeps what is left as it was."""
     folded = _normal(text)
-    copies = [c for c in ref.choice_tokens if c and _pattern(c).search(folded)]
-    sources = ([ref.question_tokens] if ref.question_tokens else []) + (copies if len(copies) >= 2 else [])
-    for p in map(_pattern, sources):
-        folded = p.sub(" . ", folded)
+    found = list(_WORD.finditer(folded))
+    joined = " ".join(m.group() for m in found)
+    starts = [0]
+    for m in found[:-1]:
+        starts.append(starts[-1] + len(m.group()) + 1)
+
+    def spans(words_: str) -> list[tuple[int, int]]:
+        out, n, at = [], words_.count(" ") + 1, joined.find(words_)
+        while words_ and at >= 0:
+            end = at + len(words_)
+            if (at == 0 or joined[at - 1] == " ") and (end == len(joined) or joined[end] == " "):
+                first = bisect.bisect_left(starts, at)
+                out.append((found[first].start(), found[first + n - 1].end()))
+            at = joined.find(words_, at + 1)
+        return out
+
+    copies = [found_ for found_ in map(spans, ref.choice_tokens) if found_]
+    cuts = spans(ref.question_tokens) + (sorted(x for c in copies for x in c) if len(copies) >= 2 else [])
+    for start, end in sorted(cuts, reverse=True):
+        folded = folded[:start] + " . " + folded[end:]
     return folded
 
 
@@ -469,7 +503,7 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
     if not units or n == 0:
         return Signals([0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [""] * n, [0.0] * n, has_right=ref.has_right)
     plain = [" ".join(u.tokens) for u in units]  # words only: punctuation does not move the embedding
-    vectors = _embed(plain + [" ".join(plain)])
+    vectors = _embed(plain, whole=True)
     unit_vectors, whole = vectors[:-1], vectors[-1]
     similarity = unit_vectors @ ref.point_vectors.T  # units x key points
     leaves = np.array([1.0 if u.leaf else 0.0 for u in units])
@@ -478,6 +512,7 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
     answer_words = sorted({t for u in units for t in u.tokens if _is_content(t)})
     word_similarity = _vectors_of_words(answer_words) @ ref.word_vectors.T  # answer words x key point words
     best_word = word_similarity.max(axis=0) if answer_words else np.zeros(len(ref.point_words))
+    unit_sets = [(set(u.stems), {t for t, st in zip(u.tokens, u.stems) if st}) for u in units]
     semantic, above, unit_words, all_words, contradicted, soft = [], [], [], [], [], []
     for k, point in enumerate(ref.points):
         mine = [i for i, (owner, _) in enumerate(ref.point_words) if owner == k]
@@ -487,7 +522,7 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
         anywhere = 0
         for word, s in point.content:
             typos = _typo_matches(word, long_words)
-            in_units = [any(st == s or (st and t in typos) for t, st in zip(u.tokens, u.stems)) for u in units]
+            in_units = [s in stems or not typos.isdisjoint(tokens) for stems, tokens in unit_sets]
             hits = [h + f for h, f in zip(hits, in_units)]
             anywhere += any(in_units)
         size = max(1, len(point.content))
@@ -658,6 +693,13 @@ def grade(text: str, key_points: tuple[str, ...] | list[str], right: str = "", w
     found = tuple(p >= KEY_POINT_FOUND for p in probabilities)
     core = round(min(1.0, max(0.0, 0.5 + sig.choice_margin * 2.5)), 3) if sig.has_right else 0.0
     return Grade(score, found, core, sig.misconception, verdict_for(score), tuple(bool(c) for c in sig.contradicted))
+
+
+def prepare(question) -> None:
+    """Computes and caches what grading a question's answers needs (its reference and anchors, about 10-20 ms),
+    so that the first answer does not wait for it: call it when the question is posted."""
+    anchors(tuple(question.key_points), question.correct_text, tuple(question.wrong_choices), question.question,
+            question.answer)
 
 
 def grade_question(text: str, question) -> Grade:
