@@ -3,30 +3,31 @@
 The method, the fitted figures and what the grader cannot see: docs/grading.md. In short:
 
 1. The answer is cut into units: sentences, bullets and lines, and the clauses inside them.
-   Repeated units (and repeated 8-word runs inside one) count once; units copied from the
-   question text are dropped; copies of two or more different choices are dropped (pasting
+   Repeated units count once and every 8-word run said before is cut out of the text; the
+   question text pasted back is dropped; copies of two or more different choices are dropped (pasting
    the choices back states nothing). Every signal below is computed from what is left, so
    padding and repetition cannot add to it.
 2. Each key point is compared with each unit: a semantic cosine (WordLlama static embeddings,
    weights shipped in the wheel, loaded once, offline) and lexical signals (content words
    after a light stemmer, the field's synonym table bot/synonyms.txt, typo tolerance).
 3. Contradiction cues cancel a key point that is matched by its words but stated the other
-   way: a negation just before the matched words (or a negated key point stated plainly),
+   way: a negation just before most of the matched words (when the key point has none),
    an antonym of a key point word ("bidirectional" for "causal"), a number that neither the
    key point, the question nor the model answer has, and swapped roles (the answer puts a key
    point's attribute next to the other term the question names: "ROUGE is precision-based").
 4. A logistic model turns the key point signals into a probability; a key point is *found*
    when that probability reaches KEY_POINT_FOUND and no contradiction cancels it.
-5. The score (0..1) is a fitted weighted sum of: the mean key point probability, the best
-   one, the answer's similarity to the right choice against the wrong ones (multiple-choice
-   questions) and its similarity to the model answer, less a misconception penalty (the
-   answer is closer to a wrong choice than to the right one) and the share of contradicted
-   key points.
+5. The score (0..1) is a fitted weighted sum of: how on topic the answer is, the mean and the best key point
+   probability, its similarity to the right choice and to the model answer (each scaled per question: 0 where
+   the question's wrong choices, graded as answers, stand, 1 where its model answer stands), and the margin of
+   the right choice over the best wrong one (multiple-choice questions). An answer barely more on topic than
+   "I don't know" scores 0. Open-ended questions use their own weights (no choices), scaled to the same bands.
 6. The verdict follows fixed bands on that score alone: good >= GOOD_AT, partial >=
    PARTIAL_AT, else wrong. A wrong verdict earns no points (points_for).
 
 The weights were fitted on tests/data/graded_answers.yaml and graded_answers_heldout.yaml
 (benchmarks/grading_fit.py, which also reports leave-one-question-out cross-validation).
+Figures and limits: docs/grading.md.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ KEY_POINT_FOUND = 0.79  # probability from which a key point counts as made (cho
 # score: weights over score_features(): [1, mean key point probability, best key point probability, right-choice
 # similarity, model-answer similarity (those four scaled per question between its floor and its model answer),
 # right-choice margin over the wrong ones, contradicted share]
-SCORE_WEIGHTS_CHOICE = (0.482, 0.488, 0.03, 0.0, 0.0, 0.651, 0.0)
-SCORE_WEIGHTS_OPEN = (0.042, 0.574, 0.331, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
+SCORE_WEIGHTS_CHOICE = (0.477, 0.495, 0.03, 0.0, 0.0, 0.661, 0.0)
+SCORE_WEIGHTS_OPEN = (0.046, 0.575, 0.325, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
 ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
 GOOD_AT, PARTIAL_AT = 0.52, 0.40  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
 

@@ -241,3 +241,19 @@ def test_the_embedding_model_loads_once():
                                       ("VRAM", "memory"), ("fetches", "retrieve"), ("matrices", "matrix")])
 def test_variants_fold_to_one_stem(a, b):
     assert stem(words(a)[0]) == stem(words(b)[0])
+
+
+def test_embeddings_are_wordllamas_own():
+    """The grader reads WordLlama's table and tokenizer from its wheel itself; the vectors are the ones
+    WordLlama.load(..., disable_download=True).embed gives."""
+    from pathlib import Path
+
+    import numpy as np
+    import wordllama
+    from wordllama import WordLlama
+
+    texts = ["it is how much text the model can see at once", "kv cache stores past keys and values",
+             "self-attention ignores word order", "rlhf"]
+    model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    expected = model.embed(texts, norm=True)
+    assert np.abs(grading._embed(texts) - expected).max() < 1e-5
