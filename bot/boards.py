@@ -6,10 +6,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from bot import outcomes as o
 from bot import texts
 from bot.clock import Clock, previous_week, week_of
 from bot.events import Kind, Outgoing
 from bot.models import Bank, ChannelSettings, Member, Place
+from bot.stats import Record
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -26,15 +28,17 @@ class Boards:
         self.clock = clock
         self.charts_dir = charts_dir
 
-    def board(self, place: Place, scope: str, user_id: str | None = None) -> str:
+    def leaderboard(self, place: Place, scope: str, user_id: str | None = None) -> o.LeaderboardShown:
+        """This week's ranking (scope "week") or all time ("all"), with the asking member's own line."""
         settings = self.settings_for(place.platform, place.workspace)
         week = week_of(self.clock(), settings.timezone) if scope == "week" else None
-        return self._board_text(place, week, user_id, "this week" if week else "yet")
-
-    def _board_text(self, place: Place, week: str | None, user_id: str | None, scope_words: str) -> str:
-        standings = self.store.standings(place.platform, place.workspace, week, BOARD_SIZE)
+        standings = tuple(self.store.standings(place.platform, place.workspace, week, BOARD_SIZE))
         own = self.store.standing_of(place.platform, place.workspace, week, user_id) if user_id else None
-        return texts.board_text(standings, scope_words, own)
+        return o.LeaderboardShown(standings, scope, own, week)
+
+    def board(self, place: Place, scope: str, user_id: str | None = None) -> str:
+        """The ranking as text (the command line, Slack's Home tab)."""
+        return texts.render(self.leaderboard(place, scope, user_id))[1]
 
     def weekly_board(self, platform: str, workspace: str) -> list[Outgoing]:
         """The board of the week that just ended, posted once to the workspace's channel."""
@@ -46,17 +50,18 @@ class Boards:
         if self.store.meta(key):
             return []
         self.store.set_meta(key, "posted")
-        text = self._board_text(settings.place, week, None, "last week")
-        return [Outgoing(Kind.BOARD, settings.place, text, title=f"Leaderboard · week of {week}")]
+        standings = tuple(self.store.standings(platform, workspace, week, BOARD_SIZE))
+        return [Outgoing(Kind.BOARD, settings.place, outcome=o.LeaderboardShown(standings, "last week", None, week))]
 
     def member_stats(self, member: Member, place: Place, chart: bool = True) -> list[Outgoing]:
-        from bot.stats import member_record, member_stats_text
+        from bot.stats import member_record
 
         record = member_record(self.store, self.bank, member, place)
-        text = member_stats_text(self.store, self.bank, member, place, record)
-        title = f"Stats · {texts.name_of(member.name)}"
+        totals = self.store.member_totals(place.platform, place.workspace, member.user_id) or {}
+        shown = o.MemberStatsShown(member.name, record, totals, self.bank.levels)
+        title = texts.render(shown)[0]
         draw = self._chart(record, title, member, place) if chart and record.total.answered else None
-        return [Outgoing(Kind.STATS, place, text, title=title, to=member, chart=draw)]
+        return [Outgoing(Kind.STATS, place, outcome=shown, to=member, chart=draw)]
 
     def _chart(self, record, title: str, member: Member, place: Place) -> Callable[[], Path | None]:
         from bot.charts import render_progress
@@ -73,7 +78,7 @@ class Boards:
 
         return draw
 
-    def team_stats(self, place: Place) -> str:
-        from bot.stats import team_stats_text
+    def team_stats(self, place: Place) -> Record:
+        from bot.stats import team_record
 
-        return team_stats_text(self.store, self.bank, place)
+        return team_record(self.store, self.bank, place)

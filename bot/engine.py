@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from bot import texts
+from typing import Any
+
+from bot import outcomes as o
 from bot.boards import Boards
 from bot.channel_setup import Workspaces, apply_setup
 from bot.clock import Clock
@@ -55,22 +57,22 @@ class QuizEngine:
         raise TypeError(f"not an inbound event: {event!r}")
 
     def _command(self, ev: CommandInvoked) -> list[Outgoing]:
-        def private(text: str, kind: Kind = Kind.NOTICE, **extra) -> Outgoing:
-            return Outgoing(kind, ev.place, text, to=ev.member, **extra)
+        def private(outcome: o.Outcome, kind: Kind = Kind.NOTICE, **extra: Any) -> Outgoing:
+            return Outgoing(kind, ev.place, outcome=outcome, to=ev.member, **extra)
 
         if ev.in_dm:
-            return [private("studybot works in server channels, not in direct messages. Try `/quiz` in a channel.")]
+            return [private(o.DirectMessageRefused())]
         try:
             command = parse(ev.text, self.bank.levels)
         except CommandError as error:
-            return [private(str(error))]
+            return [private(o.CommandProblem(str(error)))]
         admin = ev.is_admin or ev.member.user_id in self.settings.admins
         if command.name in ADMIN_ONLY and not admin:
-            return [private(f"`/quiz {command.name}` is for admins (server managers, or ids in STUDYBOT_ADMINS).")]
+            return [private(o.AdminOnly(command.name))]
         out = []
         if admin:
             notices = self.store.take_notices(ev.place.platform, ev.place.workspace, self.clock())
-            out += [private("⚠️ " + n) for n in notices]
+            out += [private(o.AdminNotice(n)) for n in notices]
         return out + self._run(command, ev, admin, private)
 
     def _run(self, command: Command, ev: CommandInvoked, admin: bool, private) -> list[Outgoing]:
@@ -79,32 +81,30 @@ class QuizEngine:
         if command.name == "post":
             return self.rounds.post_round(ev.place, command.level, requested_by=ev.member)
         if command.name == "leaderboard":
-            scope = command.args[0]
-            return [private(self.boards.board(ev.place, scope, ev.member.user_id), Kind.BOARD,
-                            title="Leaderboard: " + ("this week" if scope == "week" else "all time"))]
+            return [private(self.boards.leaderboard(ev.place, command.args[0], ev.member.user_id), Kind.BOARD)]
         if command.name == "stats":
             if command.args == ("team",):
                 if not admin:
-                    return [private("`/quiz stats team` is for admins.")]
-                return [private(self.boards.team_stats(ev.place), Kind.STATS, title="Team: weakest topics")]
+                    return [private(o.AdminOnly("stats team"))]
+                return [private(o.TeamStatsShown(self.boards.team_stats(ev.place)), Kind.STATS)]
             return self.boards.member_stats(ev.member, ev.place)
         if command.name == "review":
             return self.review(ev.member, ev.place, command.args)
         if command.name == "setup":
             return self.setup(ev.place, command.args, private)
-        return [private(texts.help_text(self.bank.levels, ev.place.platform), title="studybot help")]
+        return [private(o.Help(self.bank.levels, ev.place.platform))]
 
     def setup(self, place: Place, args: tuple[str, ...], private) -> list[Outgoing]:
         current = self.settings_for(place.platform, place.workspace)
         if not args:
-            return [private(texts.settings_text(current) + "\n\n" + texts.SETUP_USAGE, title="Setup")]
+            return [private(o.SettingsShown(current))]
         try:
             updated = apply_setup(current, args, place.channel)
         except CommandError as error:
-            return [private(f"{error}\n{texts.SETUP_USAGE}")]
+            return [private(o.SetupProblem(str(error)))]
         self.store.save_workspace(updated, "setup", self.clock())
         self.events.emit(SettingsChanged(updated))
-        return [private("Saved.\n" + texts.settings_text(updated), title="Setup")]
+        return [private(o.SettingsShown(updated, saved=True))]
 
     def recall(self, key: str) -> str | None:
         """A small persistent value for adapters (e.g. the hash of the synced command tree)."""
@@ -118,20 +118,20 @@ class QuizEngine:
         self.store.add_notice(platform, workspace, text, self.clock())
 
     def review(self, member: Member, place: Place, args: tuple[str, ...]) -> list[Outgoing]:
-        def say(text: str) -> list[Outgoing]:
-            return [Outgoing(Kind.NOTICE, place, text, to=member, title="Review")]
+        def say(outcome: o.Outcome) -> Outgoing:
+            return Outgoing(Kind.NOTICE, place, outcome=outcome, to=member)
 
         if args:
             if len(args) == 2 and args[0].lower() == "remind" and args[1].lower() in ("on", "off"):
-                return say(self.study.set_reminder(member, place, args[1].lower() == "on"))
-            return say("Use `/quiz review` for your next due question, or `/quiz review remind on|off`.")
+                on = args[1].lower() == "on"
+                self.study.set_reminder(member, place, on)
+                return [say(o.ReminderSet(on))]
+            return [say(o.ReviewUsage())]
         due = self.study.due(member, place)
         if not due:
-            upcoming = self.study.next_due(member, place)
-            when = f" Next one is due {upcoming:%Y-%m-%d %H:%M} UTC." if upcoming else ""
-            return say("Nothing is due for review." + when + " Answer more questions with `/quiz` to build your deck.")
+            return [say(o.NothingDue(self.study.next_due(member, place)))]
         question = self.bank.get(due[0])
+        assert question is not None  # Study.due lists only questions still in the bank
         out = self.rounds.personal_round(member, place, None, kind=RoundKind.REVIEW, question=question)
-        note = f"{len(due)} question{'s' if len(due) != 1 else ''} due for review; here is the first."
-        return [Outgoing(Kind.NOTICE, place, note, to=member, title="Review"), *out]
+        return [say(o.ReviewsDue(len(due))), *out]
 

@@ -70,9 +70,11 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True)
 class Outgoing:
+    """A message to send. The engine gives an `outcome` (bot/outcomes.py); its words come from bot/texts.py."""
+
     kind: Kind
     place: Place
-    text: str
+    text: str = ""
     title: str = ""
     choices: tuple[str, ...] = ()
     round_id: int | None = None
@@ -84,6 +86,16 @@ class Outgoing:
     # Draws a PNG for this message when called (slow: the router calls it off the event loop, and only for
     # adapters that can attach images); its result becomes `image`.
     chart: Callable[[], Path | None] | None = field(default=None, compare=False, repr=False)
+    outcome: object = field(default=None, compare=False)  # what the engine decided; text and title follow
+
+    def __post_init__(self) -> None:
+        if self.outcome is not None and not self.text:
+            from bot.texts import render  # words live in one module; imported here to keep events light
+
+            title, text = render(self.outcome)
+            object.__setattr__(self, "text", text)
+            if not self.title:
+                object.__setattr__(self, "title", title)
 
     @property
     def private(self) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot import outcomes as o
 from bot import texts
 from bot.clock import Clock, local_date, week_of
 from bot.events import ChoiceMade, Kind, Outgoing, WrittenAnswer
@@ -102,20 +103,19 @@ class Rounds:
             if ev.round_id is None:
                 return []  # a reaction that is not one of the choices
             if question.is_open:
-                return [self._note(rnd, ev.member, "This question is open-ended: answer it in your own words.")]
-            return [self._note(rnd, ev.member, f"Pick a number from 1 to {len(question.choices)}.")]
+                return [self._note(rnd, ev.member, o.OpenNeedsWords())]
+            return [self._note(rnd, ev.member, o.PickOutOfRange(len(question.choices)))]
         refusal = self._refusal(rnd, ev.member)
         if refusal:
             return [refusal]
         now = self.clock()
         if not self.store.record_choice(rnd, ev.member, ev.choice, now):
             previous = self.store.answer(rnd.id, ev.member.user_id)
-            picked = previous.choice if previous else "?"
-            return [self._note(rnd, ev.member, f"Your first answer ({picked}) is locked in; later picks change nothing.")]
+            return [self._note(rnd, ev.member, o.AlreadyPicked(previous.choice if previous else None))]
         self.metrics.answers_recorded += 1
         if not rnd.is_channel:
             return self._finish_personal(rnd, question, ev.member)
-        return [self._note(rnd, ev.member, f"Your answer {ev.choice} is locked in. The answer is revealed at the deadline.")]
+        return [self._note(rnd, ev.member, o.PickLocked(ev.choice))]
 
     def written(self, ev: WrittenAnswer) -> list[Outgoing]:
         rnd = self._round_for(ev.member.platform, ev.round_id, ev.message_id)
@@ -127,15 +127,15 @@ class Rounds:
             return [refusal]
         text = ev.text.strip()
         if not text:
-            return [self._note(rnd, ev.member, "An empty answer cannot be graded: write a sentence or two.")]
+            return [self._note(rnd, ev.member, o.EmptyAnswer())]
         if len(text) > MAX_WRITTEN:
-            return [self._note(rnd, ev.member, f"That answer is {len(text):,} characters; keep it under {MAX_WRITTEN:,}.")]
+            return [self._note(rnd, ev.member, o.AnswerTooLong(len(text), MAX_WRITTEN))]
         if not self.store.record_written(rnd, ev.member, text, self.clock()):
-            return [self._note(rnd, ev.member, "You already sent a written answer to this round; the first one counts.")]
+            return [self._note(rnd, ev.member, o.AlreadyWrote())]
         self.metrics.answers_recorded += 1
         if not rnd.is_channel:
             return self._finish_personal(rnd, question, ev.member)
-        return [self._note(rnd, ev.member, "Saved your written answer; it is graded against the key points at the reveal.")]
+        return [self._note(rnd, ev.member, o.WrittenSaved())]
 
     def current_round(self, member: Member, place: Place) -> int | None:
         """The round a bare answer is for, where a platform has no threads or buttons (the console)."""
@@ -144,16 +144,16 @@ class Rounds:
 
     def _refusal(self, rnd: Round, member: Member) -> Outgoing | None:
         if not rnd.is_channel and rnd.owner != member.user_id:
-            return self._note(rnd, member, "That question was someone else's. Ask for your own with `/quiz`.")
+            return self._note(rnd, member, o.NotYourQuestion())
         late = rnd.deadline is not None and self.clock() >= rnd.deadline
         if not rnd.is_open or late:
             if not rnd.is_channel:
-                return self._note(rnd, member, "You already answered that question. `/quiz` gives you a new one.")
-            return self._note(rnd, member, "This round is closed: answers after the reveal do not count.")
+                return self._note(rnd, member, o.AlreadyAnswered())
+            return self._note(rnd, member, o.RoundIsClosed())
         return None
 
-    def _note(self, rnd: Round, member: Member, text: str) -> Outgoing:
-        return Outgoing(Kind.FEEDBACK, rnd.place.in_thread(rnd.thread_id or rnd.message_id), text,
+    def _note(self, rnd: Round, member: Member, outcome: o.Outcome) -> Outgoing:
+        return Outgoing(Kind.FEEDBACK, rnd.place.in_thread(rnd.thread_id or rnd.message_id), outcome=outcome,
                         to=member, round_id=rnd.id)
 
     def personal_round(self, member: Member, place: Place, level: str | None, kind: RoundKind = RoundKind.PERSONAL,
@@ -164,11 +164,7 @@ class Rounds:
             recent = self.store.member_seen(place.platform, place.workspace, member.user_id, since)
             question = pick_for_member(self.bank.of_level(level), recent, self.rng)
         round_id = self.store.create_round(place, kind, question.id, question.level, now, owner=member.user_id)
-        title = f"{'Review' if kind is RoundKind.REVIEW else 'Your question'} · {question.level} · {question.topic}"
-        text = texts.round_body(question)
-        if not question.is_open:
-            text += "\n\n_Pick a number, or answer in your own words._"
-        return [Outgoing(Kind.PERSONAL, place, text, title=title, choices=question.choices,
+        return [Outgoing(Kind.PERSONAL, place, outcome=o.QuestionAsked(question, kind), choices=question.choices,
                          round_id=round_id, to=member)]
 
     def _finish_personal(self, rnd: Round, question: Question, member: Member) -> list[Outgoing]:
@@ -182,13 +178,7 @@ class Rounds:
             self.store.set_result(answer.id, result.correct, result.score, 0, result.found)
         if self.study:
             self.study.after_answer(rnd, answer.user_id, result.correct, result.score, now)
-        parts = []
-        if answer.choice is not None:
-            parts.append(texts.choice_feedback(question, answer.choice))
-        if result.grade:
-            parts.append(texts.grade_feedback(question, result.grade))
-        parts.append("**Model answer**\n" + texts.reflow(question.answer))
-        return [Outgoing(Kind.FEEDBACK, rnd.place, "\n\n".join(parts), title=f"{question.level} · {question.topic}",
+        return [Outgoing(Kind.FEEDBACK, rnd.place, outcome=o.PersonalResult(question, answer.choice, result.grade),
                          round_id=rnd.id, to=member)]
 
     def post_round(self, place: Place, level: str | None, requested_by: Member | None = None) -> list[Outgoing]:
@@ -196,8 +186,7 @@ class Rounds:
         out = self._open_channel_round(Place(place.platform, place.workspace, place.channel), RoundKind.POST, level, settings)
         if requested_by is not None:
             round_id = out[0].round_id if out else None
-            out.append(Outgoing(Kind.NOTICE, place, "Posted a new round in this channel.", to=requested_by,
-                                round_id=round_id))
+            out.append(Outgoing(Kind.NOTICE, place, outcome=o.RoundPostedHere(), to=requested_by, round_id=round_id))
         return out
 
     def daily_round(self, platform: str, workspace: str, day: str | None = None) -> list[Outgoing]:
@@ -230,8 +219,7 @@ class Rounds:
         return [self.round_post(rnd, question)]
 
     def round_post(self, rnd: Round, question: Question) -> Outgoing:
-        title = ("Question of the day" if rnd.kind is RoundKind.DAILY else "Quiz") + f" · {question.level} · {question.topic}"
-        return Outgoing(Kind.ROUND, rnd.place, texts.round_body(question), title=title, choices=question.choices,
+        return Outgoing(Kind.ROUND, rnd.place, outcome=o.QuestionAsked(question, rnd.kind), choices=question.choices,
                         round_id=rnd.id, deadline=rnd.deadline, hidden_votes=rnd.hidden_votes)
 
     def round_posted(self, round_id: int, message_id: str, thread_id: str | None = None) -> None:
@@ -270,18 +258,23 @@ class Rounds:
     async def reveal_async(self, round_id: int) -> list[Outgoing]:
         """reveal(), with the written answers graded first by the optional async grader (concurrently, off the loop).
 
-        Without a grader this is reveal(). An answer the grader did not see is graded by the built-in grader.
+        Without a model judge the built-in grader runs in a worker thread; either way the reveal itself then
+        only writes, in one transaction. An answer the grader did not see is graded by the built-in grader.
         """
         rnd = self.store.round(round_id)
         question = self.bank.get(rnd.question_id) if rnd else None
-        if self.grader is None or rnd is None or question is None or not rnd.is_open:
+        if rnd is None or question is None or not rnd.is_open:
             return self.reveal(round_id)
         if round_id in self._pregrading:
             return []  # another reveal of this round is grading it now, and delivers it
         self._pregrading.add(round_id)
         try:
             written = [a for a in self.store.answers(round_id) if a.text]
-            grades = await self.grader.grade_many([(a.text, question) for a in written])
+            items = [(a.text or "", question) for a in written]
+            if self.grader is not None:
+                grades = await self.grader.grade_many(items)
+            else:  # the built-in grader costs ~1 ms an answer: a 1,000-answer round must not stall the loop
+                grades = await asyncio.to_thread(lambda: [grade_question(text, q) for text, q in items])
             return self.reveal(round_id, {a.id: g for a, g in zip(written, grades)})
         finally:
             self._pregrading.discard(round_id)
@@ -300,28 +293,25 @@ class Rounds:
                 log.warning("round %s: question %s is no longer in the bank; closed unscored", round_id, rnd.question_id)
                 return []
             results = self._score(rnd, question, answers, grades or {})
+            if self.study:  # cards in the same transaction: a reveal is written whole or not at all
+                for answer, result in results:
+                    self.study.after_answer(rnd, answer.user_id, result.correct, result.score, now)
         self.metrics.reveals += 1
         if rnd.deadline:
             self.metrics.reveal_lag_seconds.observe(max(0.0, (now - rnd.deadline).total_seconds()))
-        if self.study:
-            for answer, result in results:
-                self.study.after_answer(rnd, answer.user_id, result.correct, result.score, now)
         if rnd.message_id is None and not answers:
             return []  # never reached its channel: nothing to reveal to anyone
         judged = self.store.answers(round_id)
-        right = [texts.name_of(a.name) for a in judged if a.correct]
+        right = tuple(texts.name_of(a.name) for a in judged if a.correct)
         thread = rnd.place.in_thread(rnd.thread_id or rnd.message_id)
-        out = [Outgoing(Kind.REVEAL, thread, texts.reveal_text(question, judged, right),
-                        title=f"Answer · {question.level} · {question.topic}", round_id=round_id)]
+        out = [Outgoing(Kind.REVEAL, thread, outcome=o.Revealed(question, tuple(judged), right), round_id=round_id)]
         for answer, result in results:
             if result.grade:
                 note = getattr(result.grade, "note", "")  # a JudgeGrade says which grader graded it
-                feedback = texts.grade_feedback(question, result.grade) + (f"\n{note}" if note else "")
-                out.append(Outgoing(Kind.FEEDBACK, thread, feedback,
+                out.append(Outgoing(Kind.FEEDBACK, thread, outcome=o.WrittenGraded(question, result.grade, note),
                                     round_id=round_id, to=Member(rnd.place.platform, answer.user_id, answer.name)))
         if rnd.message_id:
-            closed = texts.round_body(question) + "\n\n" + texts.closed_line(question)
-            out.append(Outgoing(Kind.CLOSED, rnd.place, closed, title=self.round_post(rnd, question).title,
+            out.append(Outgoing(Kind.CLOSED, rnd.place, outcome=o.RoundClosedPost(question, rnd.kind),
                                 choices=question.choices, round_id=round_id, edit_of=rnd.message_id))
         return out
 

@@ -25,8 +25,6 @@ class Tally:
     def accuracy(self) -> float:
         return self.correct / self.answered if self.answered else 0.0
 
-    def line(self, label: str) -> str:
-        return f"{label}: {self.correct}/{self.answered} ({self.accuracy:.0%})"
 
 
 @dataclass
@@ -63,35 +61,3 @@ def team_record(store: Store, bank: Bank, place: Place) -> Record:
             record.total.add(bool(row["correct"]))
             record.by_topic[question.topic].add(bool(row["correct"]))
     return record
-
-
-def member_stats_text(store: Store, bank: Bank, member: Member, place: Place, record: Record) -> str:
-    if not record.total.answered:
-        return "No answers yet. Try `/quiz` for a question now, or answer today's channel round."
-    totals = store.member_totals(place.platform, place.workspace, member.user_id) or {}
-    lines = [
-        record.total.line("**Answered correctly**"),
-        f"**Streak:** {totals.get('streak', 0)} (best {totals.get('best_streak', 0)}) daily rounds in a row",
-        f"**Leaderboard points:** {totals.get('points', 0)}",
-        "",
-        "**By level:** " + " · ".join(
-            record.by_level[lv].line(lv) for lv in bank.levels if lv in record.by_level
-        ),
-        "**By topic:**",
-    ]
-    for topic, tally in sorted(record.by_topic.items(), key=lambda item: item[0]):
-        lines.append("- " + tally.line(topic))
-    weakest = record.weakest()
-    if weakest:
-        lines.append("**Work on:** " + ", ".join(f"{t} ({tally.accuracy:.0%})" for t, tally in weakest))
-    return "\n".join(lines)
-
-
-def team_stats_text(store: Store, bank: Bank, place: Place) -> str:
-    record = team_record(store, bank, place)
-    weakest = record.weakest(5)
-    if not weakest:
-        return "Not enough answers yet to tell the team's weak topics."
-    lines = [record.total.line("**Team accuracy**"), "**Weakest topics:**"]
-    lines += [f"- {tally.line(topic)}" for topic, tally in weakest]
-    return "\n".join(lines)

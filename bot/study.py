@@ -16,6 +16,7 @@ from fsrs import Card, Rating, Scheduler
 
 from bot.clock import Clock, local_date
 from bot.events import Kind, Outgoing
+from bot.outcomes import ReviewReminder
 from bot.models import Bank, ChannelSettings, Member, Place, Round
 from bot.store import Store
 
@@ -75,11 +76,8 @@ class Study:
     def next_due(self, member: Member, place: Place) -> datetime | None:
         return self.store.next_due(place.platform, place.workspace, member.user_id)
 
-    def set_reminder(self, member: Member, place: Place, on: bool) -> str:
+    def set_reminder(self, member: Member, place: Place, on: bool) -> None:
         self.store.set_reminder(place.platform, place.workspace, member.user_id, on)
-        if on:
-            return "You will get one reminder a day when you have questions due for review."
-        return "Review reminders are off."
 
     def due_reminders(self) -> list[Outgoing]:
         """One private reminder a day for each member who opted in and has cards due."""
@@ -98,8 +96,7 @@ class Study:
             self.store.mark_reminded(row["platform"], row["workspace"], row["user_id"], today)
             place = Place(row["platform"], row["workspace"], settings.channel or "")
             member = Member(row["platform"], row["user_id"], row["user_id"])
-            text = f"You have {len(due)} question{'s' if len(due) != 1 else ''} due for review: run `/quiz review`."
-            out.append(Outgoing(Kind.REMINDER, place, text, to=member, title="Review reminder"))
+            out.append(Outgoing(Kind.REMINDER, place, outcome=ReviewReminder(len(due)), to=member))
         return out
 
     # ---- team weakness -------------------------------------------------------------

@@ -1,15 +1,18 @@
-"""The words the bot says, built from engine results; no platform syntax here."""
+"""Every word the bot says: `render(outcome)` turns each engine outcome (bot/outcomes.py) into a title
+and a text, the same for every platform (adapters only change the markup). No platform syntax here."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import singledispatch
 
+from bot import outcomes as o
 from bot.clock import human_duration
 from bot.grading import Grade
-from bot.models import ChannelSettings, Question
-from bot.models import Answer, Standing
+from bot.models import Answer, ChannelSettings, Question, RoundKind, Standing
+from bot.stats import Tally
 
 ZWSP = "\u200b"
 MAX_NAME = 64
@@ -179,3 +182,194 @@ def help_text(levels: Sequence[str], platform: str = "discord") -> str:
         ]
     )
 
+
+
+# ---- outcomes -> (title, text) ---------------------------------------------------------------
+
+Words = tuple[str, str]  # (title, text); an empty title: none
+
+
+@singledispatch
+def render(outcome: object) -> Words:
+    raise TypeError(f"no words for {type(outcome).__name__}")
+
+
+def _fixed(kind: type, text: str, title: str = "") -> None:
+    render.register(kind)(lambda _outcome: (title, text))
+
+
+_fixed(o.OpenNeedsWords, "This question is open-ended: answer it in your own words.")
+_fixed(o.EmptyAnswer, "An empty answer cannot be graded: write a sentence or two.")
+_fixed(o.AlreadyWrote, "You already sent a written answer to this round; the first one counts.")
+_fixed(o.WrittenSaved, "Saved your written answer; it is graded against the key points at the reveal.")
+_fixed(o.NotYourQuestion, "That question was someone else's. Ask for your own with `/quiz`.")
+_fixed(o.AlreadyAnswered, "You already answered that question. `/quiz` gives you a new one.")
+_fixed(o.RoundIsClosed, "This round is closed: answers after the reveal do not count.")
+_fixed(o.RoundPostedHere, "Posted a new round in this channel.")
+_fixed(o.DirectMessageRefused, "studybot works in server channels, not in direct messages. Try `/quiz` in a channel.")
+_fixed(o.ReviewUsage, "Use `/quiz review` for your next due question, or `/quiz review remind on|off`.", "Review")
+
+
+@render.register
+def _(x: o.PickOutOfRange) -> Words:
+    return "", f"Pick a number from 1 to {x.count}."
+
+
+@render.register
+def _(x: o.PickLocked) -> Words:
+    return "", f"Your answer {x.choice} is locked in. The answer is revealed at the deadline."
+
+
+@render.register
+def _(x: o.AlreadyPicked) -> Words:
+    picked = x.previous if x.previous is not None else "?"
+    return "", f"Your first answer ({picked}) is locked in; later picks change nothing."
+
+
+@render.register
+def _(x: o.AnswerTooLong) -> Words:
+    return "", f"That answer is {x.length:,} characters; keep it under {x.limit:,}."
+
+
+@render.register
+def _(x: o.QuestionAsked) -> Words:
+    q = x.question
+    if x.kind.is_channel:
+        title = ("Question of the day" if x.kind is RoundKind.DAILY else "Quiz") + f" · {q.level} · {q.topic}"
+        return title, round_body(q)
+    title = f"{'Review' if x.kind is RoundKind.REVIEW else 'Your question'} · {q.level} · {q.topic}"
+    text = round_body(q)
+    if not q.is_open:
+        text += "\n\n_Pick a number, or answer in your own words._"
+    return title, text
+
+
+@render.register
+def _(x: o.PersonalResult) -> Words:
+    q = x.question
+    parts = []
+    if x.choice is not None:
+        parts.append(choice_feedback(q, x.choice))
+    if x.grade is not None:
+        parts.append(grade_feedback(q, x.grade))
+    parts.append("**Model answer**\n" + reflow(q.answer))
+    return f"{q.level} · {q.topic}", "\n\n".join(parts)
+
+
+@render.register
+def _(x: o.Revealed) -> Words:
+    q = x.question
+    return f"Answer · {q.level} · {q.topic}", reveal_text(q, list(x.answers), list(x.right))
+
+
+@render.register
+def _(x: o.WrittenGraded) -> Words:
+    return "", grade_feedback(x.question, x.grade) + (f"\n{x.note}" if x.note else "")
+
+
+@render.register
+def _(x: o.RoundClosedPost) -> Words:
+    title, _text = render(o.QuestionAsked(x.question, x.kind))
+    return title, round_body(x.question) + "\n\n" + closed_line(x.question)
+
+
+@render.register
+def _(x: o.CommandProblem) -> Words:
+    return "", x.message
+
+
+@render.register
+def _(x: o.AdminOnly) -> Words:
+    if x.command == "stats team":
+        return "", "`/quiz stats team` is for admins."
+    return "", f"`/quiz {x.command}` is for admins (server managers, or ids in STUDYBOT_ADMINS)."
+
+
+@render.register
+def _(x: o.AdminNotice) -> Words:
+    return "", "⚠️ " + x.text
+
+
+@render.register
+def _(x: o.Help) -> Words:
+    return "studybot help", help_text(x.levels, x.platform)
+
+
+@render.register
+def _(x: o.SettingsShown) -> Words:
+    if x.saved:
+        return "Setup", "Saved.\n" + settings_text(x.settings)
+    return "Setup", settings_text(x.settings) + "\n\n" + SETUP_USAGE
+
+
+@render.register
+def _(x: o.SetupProblem) -> Words:
+    return "", f"{x.message}\n{SETUP_USAGE}"
+
+
+@render.register
+def _(x: o.LeaderboardShown) -> Words:
+    if x.week is not None and x.scope == "last week":
+        title = f"Leaderboard · week of {x.week}"
+    else:
+        title = "Leaderboard: " + ("this week" if x.scope == "week" else "all time")
+    words = {"week": "this week", "all": "yet"}.get(x.scope, x.scope)
+    return title, board_text(list(x.standings), words, x.own)
+
+
+def tally_line(label: str, tally: Tally) -> str:
+    return f"{label}: {tally.correct}/{tally.answered} ({tally.accuracy:.0%})"
+
+
+@render.register
+def _(x: o.MemberStatsShown) -> Words:
+    title, record, totals = f"Stats · {name_of(x.name)}", x.record, x.totals
+    if not record.total.answered:
+        return title, "No answers yet. Try `/quiz` for a question now, or answer today's channel round."
+    lines = [
+        tally_line("**Answered correctly**", record.total),
+        f"**Streak:** {totals.get('streak', 0)} (best {totals.get('best_streak', 0)}) daily rounds in a row",
+        f"**Leaderboard points:** {totals.get('points', 0)}",
+        "",
+        "**By level:** " + " · ".join(tally_line(lv, record.by_level[lv]) for lv in x.levels if lv in record.by_level),
+        "**By topic:**",
+    ]
+    lines += ["- " + tally_line(topic, tally) for topic, tally in sorted(record.by_topic.items())]
+    weakest = record.weakest()
+    if weakest:
+        lines.append("**Work on:** " + ", ".join(f"{t} ({tally.accuracy:.0%})" for t, tally in weakest))
+    return title, "\n".join(lines)
+
+
+@render.register
+def _(x: o.TeamStatsShown) -> Words:
+    weakest = x.record.weakest(5)
+    if not weakest:
+        return "Team: weakest topics", "Not enough answers yet to tell the team's weak topics."
+    lines = [tally_line("**Team accuracy**", x.record.total), "**Weakest topics:**"]
+    lines += [f"- {tally_line(topic, tally)}" for topic, tally in weakest]
+    return "Team: weakest topics", "\n".join(lines)
+
+
+@render.register
+def _(x: o.ReminderSet) -> Words:
+    if x.on:
+        return "Review", "You will get one reminder a day when you have questions due for review."
+    return "Review", "Review reminders are off."
+
+
+@render.register
+def _(x: o.NothingDue) -> Words:
+    when = f" Next one is due {x.next_due:%Y-%m-%d %H:%M} UTC." if x.next_due else ""
+    return "Review", "Nothing is due for review." + when + " Answer more questions with `/quiz` to build your deck."
+
+
+@render.register
+def _(x: o.ReviewsDue) -> Words:
+    return "Review", f"{x.count} question{'s' if x.count != 1 else ''} due for review; here is the first."
+
+
+@render.register
+def _(x: o.ReviewReminder) -> Words:
+    s = "s" if x.count != 1 else ""
+    return "Review reminder", f"You have {x.count} question{s} due for review: run `/quiz review`."

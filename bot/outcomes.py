@@ -1,0 +1,224 @@
+"""What the engine decided, as typed values; bot/texts.py turns each into words, the same for every platform.
+
+The engine never writes a sentence: it returns an `Outgoing` carrying one of these, and `texts.render`
+gives its title and text. Keeping the wording in one module makes it reviewable in one place, and
+translatable later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.grading import Grade
+from bot.models import Answer, ChannelSettings, Question, RoundKind, Standing
+from bot.stats import Record
+
+
+# ---- answers to a round -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenNeedsWords:
+    """A number sent to an open-ended question."""
+
+
+@dataclass(frozen=True)
+class PickOutOfRange:
+    count: int
+
+
+@dataclass(frozen=True)
+class PickLocked:
+    choice: int
+
+
+@dataclass(frozen=True)
+class AlreadyPicked:
+    previous: int | None
+
+
+@dataclass(frozen=True)
+class EmptyAnswer:
+    pass
+
+
+@dataclass(frozen=True)
+class AnswerTooLong:
+    length: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class AlreadyWrote:
+    pass
+
+
+@dataclass(frozen=True)
+class WrittenSaved:
+    pass
+
+
+@dataclass(frozen=True)
+class NotYourQuestion:
+    pass
+
+
+@dataclass(frozen=True)
+class AlreadyAnswered:
+    pass
+
+
+@dataclass(frozen=True)
+class RoundIsClosed:
+    pass
+
+
+# ---- rounds -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionAsked:
+    """A question put to a channel (kind daily/post) or to one member (personal/review)."""
+
+    question: Question
+    kind: RoundKind
+
+
+@dataclass(frozen=True)
+class PersonalResult:
+    """The feedback on a member's own question, at once."""
+
+    question: Question
+    choice: int | None
+    grade: Grade | None
+
+
+@dataclass(frozen=True)
+class RoundPostedHere:
+    """The confirmation to the admin who ran /quiz post."""
+
+
+@dataclass(frozen=True)
+class Revealed:
+    question: Question
+    answers: tuple[Answer, ...]
+    right: tuple[str, ...]  # names of the members who got it right
+
+
+@dataclass(frozen=True)
+class WrittenGraded:
+    """A member's written answer, graded at the reveal; `note` says which grader graded it, if not the usual."""
+
+    question: Question
+    grade: Grade
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RoundClosedPost:
+    """The round's post, edited once revealed."""
+
+    question: Question
+    kind: RoundKind
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DirectMessageRefused:
+    pass
+
+
+@dataclass(frozen=True)
+class CommandProblem:
+    """A command that could not be parsed; the parser's message says what is wrong."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class AdminOnly:
+    command: str
+
+
+@dataclass(frozen=True)
+class AdminNotice:
+    text: str  # a problem reported by an adapter (e.g. a missing permission), worded for admins
+
+
+@dataclass(frozen=True)
+class Help:
+    levels: tuple[str, ...]
+    platform: str
+
+
+@dataclass(frozen=True)
+class SettingsShown:
+    settings: ChannelSettings
+    saved: bool = False
+
+
+@dataclass(frozen=True)
+class SetupProblem:
+    message: str
+
+
+@dataclass(frozen=True)
+class LeaderboardShown:
+    standings: tuple[Standing, ...]
+    scope: str  # "week", "all" or "last week" (the weekly post)
+    own: Standing | None = None
+    week: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberStatsShown:
+    name: str
+    record: Record
+    totals: dict[str, int]  # points, streak, best_streak on the leaderboard
+    levels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TeamStatsShown:
+    record: Record
+
+
+# ---- reviews -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewUsage:
+    pass
+
+
+@dataclass(frozen=True)
+class ReminderSet:
+    on: bool
+
+
+@dataclass(frozen=True)
+class NothingDue:
+    next_due: datetime | None
+
+
+@dataclass(frozen=True)
+class ReviewsDue:
+    count: int
+
+
+@dataclass(frozen=True)
+class ReviewReminder:
+    count: int
+
+
+Outcome = (
+    OpenNeedsWords | PickOutOfRange | PickLocked | AlreadyPicked | EmptyAnswer | AnswerTooLong | AlreadyWrote
+    | WrittenSaved | NotYourQuestion | AlreadyAnswered | RoundIsClosed | QuestionAsked | PersonalResult
+    | RoundPostedHere | Revealed | WrittenGraded | RoundClosedPost | DirectMessageRefused | CommandProblem | AdminOnly
+    | AdminNotice | Help | SettingsShown | SetupProblem | LeaderboardShown | MemberStatsShown | TeamStatsShown
+    | ReviewUsage | ReminderSet | NothingDue | ReviewsDue | ReviewReminder
+)
+
