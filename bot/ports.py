@@ -57,6 +57,10 @@ class Hub(Protocol):
     def current_round(self, member: Member, place: Place) -> int | None:
         """The round a bare answer is for, where a platform has no threads or buttons."""
 
+    def is_round_message(self, platform: str, message_id: str) -> bool:
+        """Whether a message (a reaction's target, a thread's root) is a round's post: adapters ask before
+        spending an API call on the member's name."""
+
     def recall(self, key: str) -> str | None: ...
 
     def remember(self, key: str, value: str) -> None: ...

@@ -108,6 +108,9 @@ def register(app: AsyncApp, adapter: SlackAdapter) -> None:
             draft = draft_of(event, adapter.bot_user_id(team))
             if draft is None or team is None:
                 return
+            assert adapter.hub is not None
+            if not adapter.hub.is_round_message(translate.PLATFORM, draft.message_id):
+                return  # chatter in other threads: no users.info call for it
             await adapter.run(draft.event(await adapter.member(team, draft.user_id)), None)
 
     @app.event("reaction_added")

@@ -155,3 +155,14 @@ async def test_restart_with_an_open_round(tmp_path, fake):
         assert len(fake.to("chat.postMessage")) == 2  # the post and the reveal: nothing posted twice
     finally:
         await second.close()
+
+
+async def test_chatter_outside_rounds_costs_no_member_lookup(bot, fake):
+    """Thread replies and reactions on other messages: the engine is asked first, so no users.info call."""
+    await bot.event(payloads.thread_reply("U0ADA", "lunch at noon?", CHANNEL, "1700000000.000100"))
+    await bot.event(payloads.reaction_added("U0BRIAN", "one", CHANNEL, "1700000000.000200"))
+    assert fake.to("users.info") == []
+    rnd = await bot.deliver_daily()
+    ts = rnd.message_id.split(":", 1)[1]
+    await bot.event(payloads.thread_reply("U0ADA", "self-attention weighs every token", CHANNEL, ts))
+    assert [c.args["user"] for c in fake.to("users.info")] == ["U0ADA"]  # a round's thread: looked up once
