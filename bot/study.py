@@ -7,6 +7,7 @@ right -> Good, right with a strong written answer -> Easy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -46,6 +47,10 @@ def topic_weight(answered: int, correct: int) -> float:
     return 1.0 + 2.0 * error_rate
 
 
+def _card_id(user_id: str, question_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{user_id}/{question_id}".encode(), digest_size=6).digest(), "big")
+
+
 class Study:
     """FSRS cards after every judged answer, the review queue, reminders, and the team's weak topics."""
 
@@ -61,7 +66,8 @@ class Study:
     def after_answer(self, rnd: Round, user_id: str, correct: bool, score: float | None, now: datetime) -> None:
         place = rnd.place
         state = self.store.card_state(place.platform, place.workspace, user_id, rnd.question_id)
-        card = Card.from_dict(json.loads(state)) if state else Card()
+        # A new Card() sleeps 1 ms to make its id unique (fsrs); our cards are keyed by member and question anyway.
+        card = Card.from_dict(json.loads(state)) if state else Card(card_id=_card_id(user_id, rnd.question_id))
         rating = rating_for(correct, score)
         card, _ = self.fsrs.review_card(card, rating, now)
         self.store.save_card(place.platform, place.workspace, user_id, rnd.question_id, json.dumps(card.to_dict()),
