@@ -248,9 +248,9 @@ def test_cli_export_takes_csv_or_anki(tmp_path, args, words):
 
 def test_cli_member_deck_after_a_real_console_round(tmp_path):
     """Member ids as the bot stores them (console:NAME); of four members picking 1..4, three missed."""
-    script = "/quiz post\n/as alice\n1\n/as bob\n2\n/as carol\n3\n/as dan\n4\n/wait 6\n"
+    script = "/quiz post\n/as alice\n1\n/as bob\n2\n/as carol\n3\n/as dan\n4\n/wait 2.5\n"
     played = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, input=script, text=True,
-                            capture_output=True, timeout=60, env=console_env(tmp_path, STUDYBOT_REVEAL_AFTER="5s"))
+                            capture_output=True, timeout=60, env=console_env(tmp_path, STUDYBOT_REVEAL_AFTER="2s"))
     assert played.returncode == 0, played.stderr
     conn = sqlite3.connect(tmp_path / "studybot.db")
     rows = conn.execute("SELECT r.question_id, a.user_id, a.correct FROM answers a JOIN rounds r ON r.id = a.round_id")

@@ -110,10 +110,10 @@ def test_version_and_help(tmp_path):
 
 def _played_db(tmp_path):
     """A database with one scored channel round, made by a real console session."""
-    script = "/quiz post\n/as alice\n1\n/as bob\n2\n/as carol\n3\n/as dan\n4\n/wait 6\n"
+    script = "/quiz post\n/as alice\n1\n/as bob\n2\n/as carol\n3\n/as dan\n4\n/wait 2.5\n"
     result = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, input=script, text=True,
                             capture_output=True, timeout=60,
-                            env=console_env(tmp_path, STUDYBOT_REVEAL_AFTER="5s"))
+                            env=console_env(tmp_path, STUDYBOT_REVEAL_AFTER="2s"))
     assert result.returncode == 0, result.stderr
     assert "─── Answer" in result.stdout
 

@@ -10,7 +10,7 @@ from tests.console_process import ConsoleProcess, console_env
 
 
 def test_round_end_to_end_with_three_members(tmp_path):
-    with ConsoleProcess(console_env(tmp_path, STUDYBOT_REVEAL_AFTER="6s"), tmp_path) as bot:
+    with ConsoleProcess(console_env(tmp_path, STUDYBOT_REVEAL_AFTER="3s"), tmp_path) as bot:
         bot.expect("studybot console")
         bot.send("/quiz post advanced")
         header = bot.expect(r"─── Quiz · advanced · .*\[round (\d+)\]")
@@ -30,7 +30,7 @@ def test_round_end_to_end_with_three_members(tmp_path):
         bot.send("/as carol")
         bot.send("; ".join(question.key_points))
         bot.expect("Saved your written answer")
-        bot.send("/wait 7")
+        bot.send("/wait 3.5")
         bot.expect(rf"Answer: {question.correct}\. ", timeout=15)
         bot.expect("carol: .* key points")
         bot.expect("Covered:")

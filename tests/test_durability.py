@@ -17,7 +17,7 @@ def query(tmp_path, sql):
 def test_sigkill_after_answers_then_restart_reveals_once(tmp_path):
     now = datetime.now(timezone.utc)
     env = console_env(tmp_path, STUDYBOT_DAILY_AT=f"{now:%H:%M}", STUDYBOT_DAILY_DAYS="*",
-                      STUDYBOT_REVEAL_AFTER="5s")
+                      STUDYBOT_REVEAL_AFTER="3s")
     first = ConsoleProcess(env, tmp_path)
     first.expect("Question of the day", timeout=30)  # the day's round, caught up at start
     first.send("/as alice")
@@ -32,17 +32,19 @@ def test_sigkill_after_answers_then_restart_reveals_once(tmp_path):
     assert len(rounds) == 1 and rounds[0][1] == "daily" and rounds[0][3] is None
     assert sorted(query(tmp_path, "SELECT name FROM answers")) == [("alice",), ("bob",)]
 
-    time.sleep(5.5)  # past the deadline while the bot is down
+    [(deadline,)] = query(tmp_path, "SELECT deadline FROM rounds")
+    time.sleep(max(0.0, (datetime.fromisoformat(deadline) - datetime.now(timezone.utc)).total_seconds() + 0.3))
+    # now past the deadline, while the bot is down
     second = ConsoleProcess(env, tmp_path)
     second.expect("─── Answer", timeout=30)
-    second.drain(2.0)
+    second.drain(1.0)
     assert second.close() == 0
     assert sum("─── Answer" in line for line in second.seen) == 1
     assert not any("Question of the day" in line for line in second.seen)
 
     third = ConsoleProcess(env, tmp_path)
     third.expect("studybot console")
-    third.drain(2.0)
+    third.drain(1.0)
     assert third.close() == 0
     assert not any("─── Answer" in line or "Question of the day" in line for line in third.seen)
 

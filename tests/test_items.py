@@ -287,9 +287,9 @@ def test_cli_unwritable_csv_is_a_clear_error(tmp_path, db):
 
 def test_cli_after_a_real_console_round(tmp_path):
     """The rows the bot itself writes: four members answer one channel round, one pick each, so one is right."""
-    script = "/quiz post\n/as alice\n1\n/as bob\n2\n/as carol\n3\n/as dan\n4\n/wait 6\n"
+    script = "/quiz post\n/as alice\n1\n/as bob\n2\n/as carol\n3\n/as dan\n4\n/wait 2.5\n"
     played = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, input=script, text=True,
-                            capture_output=True, timeout=60, env=console_env(tmp_path, STUDYBOT_REVEAL_AFTER="5s"))
+                            capture_output=True, timeout=60, env=console_env(tmp_path, STUDYBOT_REVEAL_AFTER="2s"))
     assert played.returncode == 0, played.stderr
     result = studybot(tmp_path, "items", "--csv", "items.csv")
     assert result.returncode == 0, result.stderr

@@ -35,7 +35,7 @@ def get(url: str) -> tuple[int, str]:
 
 def test_health_and_metrics_in_console_mode(tmp_path):
     port = free_port()
-    with ConsoleProcess(console_env(tmp_path, STUDYBOT_HTTP_PORT=str(port), STUDYBOT_REVEAL_AFTER="5s"), tmp_path) as bot:
+    with ConsoleProcess(console_env(tmp_path, STUDYBOT_HTTP_PORT=str(port), STUDYBOT_REVEAL_AFTER="2s"), tmp_path) as bot:
         bot.expect("studybot console")
         deadline = time.monotonic() + 10
         while True:
@@ -51,7 +51,7 @@ def test_health_and_metrics_in_console_mode(tmp_path):
         bot.expect("Answer with a number")
         bot.send("1")
         bot.expect("locked in")
-        bot.send("/wait 6")
+        bot.send("/wait 2.5")
         bot.expect("─── Answer")
         status, metrics = get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200
