@@ -47,9 +47,8 @@ class Boards:
             return []
         week = previous_week(self.clock(), settings.timezone)
         key = f"weekly:{platform}:{workspace}:{week}"
-        if self.store.meta(key):
+        if not self.store.claim_once(key, "posted"):  # atomic: one post per channel and week, whatever the replicas
             return []
-        self.store.set_meta(key, "posted")
         standings = tuple(self.store.standings(platform, workspace, week, BOARD_SIZE))
         return [Outgoing(Kind.BOARD, settings.place, outcome=o.LeaderboardShown(standings, "last week", None, week))]
 

@@ -76,11 +76,11 @@ def parse_duration(text: str) -> int:
 
 
 def parse_clock(text: str) -> str:
-    """'9:05' or '09:05' -> '09:05'."""
-    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+    """'9:05' or '09:05' -> '09:05'; seconds may follow ('09:05:30'), for schedules that need them (tests)."""
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?", text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a time of day as HH:MM (00:00 to 23:59)")
-    return f"{int(match[1]):02d}:{match[2]}"
+    return f"{int(match[1]):02d}:{match[2]}" + (f":{match[3]}" if match[3] else "")
 
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

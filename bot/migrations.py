@@ -110,3 +110,21 @@ def m004_rounds_thread(db: Database) -> None:
         # 200k rounds; now 0.01 ms). Partial, as private rounds have no thread: half the size; 0.05 s to build.
         "CREATE INDEX rounds_thread ON rounds (platform, thread_id) WHERE thread_id IS NOT NULL",
     )
+
+
+# m005 is the dashboard's (round_tallies), in the versioned migrations that replace these: this name is the one
+# they adopt as version 6.
+@migrations()
+def m006_claims(db: Database) -> None:
+    _run(
+        db,
+        # Work that several replicas on one database may all see due, taken by whoever claims it first: a round's
+        # post, a reveal. A claim is a lease: it lapses at expires_at (UTC ISO text), so the work of a replica that
+        # died holding it is taken over by another. Leases that ran out are swept by the scheduler.
+        "CREATE TABLE claims (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL)",
+        "CREATE INDEX claims_expiry ON claims (expires_at)",
+        # Slack events some replica already took: Slack retries an event it thinks was slow, and behind a load
+        # balancer the retry may reach another replica. Kept an hour, past Slack's last retry.
+        "CREATE TABLE slack_events (event_id TEXT PRIMARY KEY, seen_at TEXT NOT NULL)",
+        "CREATE INDEX slack_events_seen ON slack_events (seen_at)",
+    )

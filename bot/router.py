@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from dataclasses import replace
 from typing import Any
@@ -20,6 +22,14 @@ from bot.models import ChannelSettings, Member, Place
 
 log = logging.getLogger(__name__)
 
+# A replica that claimed a round's post and died before it landed: another replica's safety net posts it after this.
+POST_LEASE_SECONDS = 120
+
+
+def holder_name() -> str:
+    """Who holds a claim in the database, for people reading it: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 class Router:
     """The hub that adapters talk to (bot.ports.Hub): engine calls in, messages out."""
@@ -29,6 +39,7 @@ class Router:
         self.metrics = metrics or Metrics()
         self.adapters = adapters
         self._posting: set[int] = set()  # round posts in flight, so a retry never doubles them
+        self.holder = holder_name()  # other replicas see posts in flight through a lease in the database
         self.accepting = True
 
     async def handle(self, event: Inbound) -> list[Outgoing]:
@@ -66,23 +77,38 @@ class Router:
         if is_post:
             if message.round_id in self._posting:
                 return None
+            claim = f"post:{message.round_id}"
+            if not self.engine.store.claim(claim, self.holder, self.engine.clock(), POST_LEASE_SECONDS):
+                return None  # another replica is posting it right now
             self._posting.add(message.round_id)
         try:
-            sent = await adapter.send(message, reply)
-        except DeliveryError as error:
-            log.warning("delivery failed in %s/%s: %s", message.place.platform, message.place.channel, error.problem)
-            self.engine.report_problem(message.place.platform, message.place.workspace, error.problem)
-            return error.problem
-        except Exception:  # a platform hiccup must not take the bot down
-            log.exception("delivery failed in %s/%s", message.place.platform, message.place.channel)
-            return "the platform did not answer."
+            try:
+                sent = await adapter.send(message, reply)
+            except DeliveryError as error:
+                log.warning("delivery failed in %s/%s: %s", message.place.platform, message.place.channel,
+                            error.problem)
+                self.engine.report_problem(message.place.platform, message.place.workspace, error.problem)
+                return error.problem
+            except Exception:  # a platform hiccup must not take the bot down
+                log.exception("delivery failed in %s/%s", message.place.platform, message.place.channel)
+                return "the platform did not answer."
+            if is_post and sent is not None:
+                self.engine.rounds.round_posted(message.round_id, sent.message_id, sent.thread_id)
+                self.metrics.rounds_posted += 1
+            return None
         finally:
             if is_post:
                 self._posting.discard(message.round_id)
-        if is_post and sent is not None:
-            self.engine.rounds.round_posted(message.round_id, sent.message_id, sent.thread_id)
-            self.metrics.rounds_posted += 1
-        return None
+                self.engine.store.release(f"post:{message.round_id}", self.holder)  # after its message id is stored
+
+    def serves(self, platform: str, workspace: str) -> bool:
+        """Does this process post that workspace's scheduled rounds: an adapter for its platform that takes it
+        (a Discord process runs some shards only; see DiscordAdapter.serves)."""
+        adapter = self.adapters.get(platform)
+        if adapter is None:
+            return False
+        takes = getattr(adapter, "serves", None)
+        return takes(workspace) if callable(takes) else True
 
     # ---- lookups adapters need (bot.ports.Hub) -------------------------------------------------
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT = 8.0  # seconds; SIGTERM must end the process within 10
 
 
-def build_adapters(settings: Settings, stop: asyncio.Event) -> dict[str, ChatAdapter]:
+def build_adapters(settings: Settings, stop: asyncio.Event, store: Store | None = None) -> dict[str, ChatAdapter]:
     adapters: dict[str, ChatAdapter] = {}
     if settings.discord_token:
         from adapters.discord import DiscordAdapter
@@ -36,7 +36,7 @@ def build_adapters(settings: Settings, stop: asyncio.Event) -> dict[str, ChatAda
     if settings.slack_bot_token:
         from adapters.slack import SlackAdapter
 
-        adapters["slack"] = SlackAdapter(settings)
+        adapters["slack"] = SlackAdapter(settings, store=store)
     if not adapters:
         from adapters.console import ConsoleAdapter
 
@@ -55,7 +55,8 @@ def build_runtime(settings: Settings, bank: Bank, store: Store, *, adapters: dic
     stop = asyncio.Event()
     engine = build_engine(store, bank, settings, clock=clock, rng=rng, metrics=Metrics(),
                           grader=grader if grader is not None else Judge.from_settings(settings))
-    return Runtime(settings, engine, adapters if adapters is not None else build_adapters(settings, stop), stop)
+    return Runtime(settings, engine, adapters if adapters is not None else build_adapters(settings, stop, store),
+                   stop)
 
 
 async def preflight(settings: Settings) -> None:
@@ -93,7 +94,7 @@ class Runtime:
         self.metrics = engine.metrics
         self.adapters = adapters
         self.router = Router(engine, adapters, self.metrics)
-        self.scheduler = QuizScheduler(engine, self.router.deliver)
+        self.scheduler = QuizScheduler(engine, self.router.deliver, self.router.serves)
         engine.events.subscribe(self.scheduler.on_engine_event)
         self.http = None
 

@@ -5,6 +5,16 @@ settings and open rounds, overdue reveals run at once, and a daily round missed
 while the bot was down is posted if its time passed less than CATCH_UP ago.
 A unique index (one daily round per channel and local date) makes a job that
 fires twice harmless.
+
+Several replicas on one database each run this scheduler; the work is claimed in
+the database when it is due, never left to one leader's memory:
+- a daily round: the unique index above; the replica whose INSERT lands posts it;
+- a reveal: a lease on `reveal:<round>` (so one replica grades), then close_round's
+  `UPDATE ... WHERE revealed_at IS NULL` (so one replica scores and delivers);
+- a weekly board: a key inserted once (Boards.weekly_board);
+- a round post: a lease on `post:<round>` (the router), so a retry never doubles a post in flight.
+Every replica polls the database every POLL_SECONDS: it learns the rounds others opened (and reveals
+them at their deadline if their replica is gone) and the settings others changed (/quiz setup).
 """
 
 from __future__ import annotations
@@ -24,21 +34,26 @@ from bot.engine import QuizEngine
 from bot.rounds import EngineEvent, RoundOpened, SettingsChanged
 from bot.events import Outgoing
 from bot.models import ChannelSettings
+from bot.router import holder_name
 
 log = logging.getLogger(__name__)
 
 CATCH_UP = timedelta(hours=2)
 SAFETY_NET_SECONDS = 60  # how often overdue reveals and unposted rounds are retried
+POLL_SECONDS = 5  # how often each replica reads what other replicas opened or changed, and reveals what is due
+REVEAL_LEASE_SECONDS = 300  # a replica that claimed a reveal and died: another takes it over after this
 REMINDER_MINUTES = 15  # how often opted-in members are checked for due reviews (each is told once a day)
 
 Deliver = Callable[[list[Outgoing]], Awaitable[None]]
+Serves = Callable[[str, str], bool]  # (platform, workspace) -> does this process post that workspace's rounds
 
 
 def daily_trigger(s: ChannelSettings) -> CronTrigger | None:
     if not s.daily_at or not s.channel:
         return None
-    hour, minute = s.daily_at.split(":")
-    return CronTrigger(day_of_week=s.days, hour=int(hour), minute=int(minute), timezone=ZoneInfo(s.timezone))
+    hour, minute, *second = s.daily_at.split(":")
+    return CronTrigger(day_of_week=s.days, hour=int(hour), minute=int(minute), second=int(second[0]) if second else 0,
+                       timezone=ZoneInfo(s.timezone))
 
 
 def weekly_trigger(s: ChannelSettings) -> CronTrigger | None:
@@ -59,17 +74,21 @@ def missed_daily(s: ChannelSettings, now: datetime) -> datetime | None:
 
 
 class QuizScheduler:
-    def __init__(self, engine: QuizEngine, deliver: Deliver) -> None:
+    def __init__(self, engine: QuizEngine, deliver: Deliver, serves: Serves | None = None) -> None:
         self.engine = engine
         self.deliver = deliver
+        self.serves = serves or (lambda platform, workspace: True)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.holder = holder_name()
+        self._planned: dict[tuple[str, str], ChannelSettings] = {}  # the settings each workspace's jobs were built from
 
     async def start(self) -> None:
         self.scheduler.start()
-        for settings in self.engine.store.workspaces():
-            self.plan(settings)
+        self.replan()
         await self.catch_up()
         self.scheduler.add_job(self.safety_net, IntervalTrigger(seconds=SAFETY_NET_SECONDS), id="safety-net",
+                               replace_existing=True, coalesce=True, max_instances=1)
+        self.scheduler.add_job(self.poll, IntervalTrigger(seconds=POLL_SECONDS), id="poll",
                                replace_existing=True, coalesce=True, max_instances=1)
         self.scheduler.add_job(self.reminders, IntervalTrigger(minutes=REMINDER_MINUTES), id="reminders",
                                replace_existing=True, coalesce=True, max_instances=1)
@@ -83,12 +102,12 @@ class QuizScheduler:
 
     async def catch_up(self) -> None:
         """What was due while the bot was down: reveals, posts that never left, the day's round."""
-        await self.deliver(await self.engine.rounds.reveal_due_async())
-        for rnd in self.engine.rounds.open_rounds():
-            if rnd.deadline:
-                self.schedule_reveal(rnd.id, rnd.deadline)
+        await self.reveal_due()
+        self.follow_open_rounds()
         now = self.engine.clock()
         for settings in self.engine.store.workspaces():
+            if not self.serves(settings.platform, settings.workspace):
+                continue
             fire = missed_daily(settings, now)
             if fire is not None:
                 day = fire.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
@@ -97,31 +116,90 @@ class QuizScheduler:
 
     def plan(self, s: ChannelSettings) -> None:
         """(Re)build a workspace's daily and weekly jobs from its settings."""
+        serve = self.serves(s.platform, s.workspace)
         for kind, trigger, job in (("daily", daily_trigger(s), self.daily), ("weekly", weekly_trigger(s), self.weekly)):
             job_id = f"{kind}:{s.platform}:{s.workspace}"
-            if trigger is None:
+            if trigger is None or not serve:
                 if self.scheduler.get_job(job_id):
                     self.scheduler.remove_job(job_id)
                 continue
             self.scheduler.add_job(job, trigger, args=[s.platform, s.workspace], id=job_id, replace_existing=True,
                                    coalesce=True, misfire_grace_time=int(CATCH_UP.total_seconds()))
+        self._planned[(s.platform, s.workspace)] = s
+
+    def unplan(self, platform: str, workspace: str) -> None:
+        """A workspace gone from the active ones (its app uninstalled): its daily and weekly jobs go."""
+        for kind in ("daily", "weekly"):
+            if self.scheduler.get_job(f"{kind}:{platform}:{workspace}"):
+                self.scheduler.remove_job(f"{kind}:{platform}:{workspace}")
+        self._planned.pop((platform, workspace), None)
+
+    def replan(self) -> None:
+        """Jobs from the settings in the database: new, changed (by another replica) and gone workspaces."""
+        current = {(s.platform, s.workspace): s for s in self.engine.store.workspaces()}
+        for key, settings in current.items():
+            if self._planned.get(key) != settings:
+                self.plan(settings)
+        for platform, workspace in set(self._planned) - set(current):
+            self.unplan(platform, workspace)
 
     def schedule_reveal(self, round_id: int, deadline: datetime) -> None:
         self.scheduler.add_job(self.reveal, DateTrigger(deadline), args=[round_id], id=f"reveal:{round_id}",
                                replace_existing=True, misfire_grace_time=None)
 
+    def follow_open_rounds(self) -> None:
+        """A reveal job for every open round, those other replicas opened too (they may be gone by its deadline)."""
+        now = self.engine.clock()
+        for rnd in self.engine.rounds.open_rounds():
+            if rnd.deadline and rnd.deadline > now and self.scheduler.get_job(f"reveal:{rnd.id}") is None:
+                self.schedule_reveal(rnd.id, rnd.deadline)
+
     async def daily(self, platform: str, workspace: str) -> None:
-        await self.deliver(self.engine.rounds.daily_round(platform, workspace))
+        current = self.engine.store.workspace(platform, workspace)
+        planned = self._planned.get((platform, workspace))
+        if planned is not None and current != planned:  # changed by another replica since this job was built
+            if current is None:
+                self.unplan(platform, workspace)
+            else:
+                self.plan(current)
+            if current is None or daily_trigger(current) is None or _trigger_key(current) != _trigger_key(planned):
+                return
+        opened = self.engine.rounds.daily_round(platform, workspace)
+        if opened:  # this replica's INSERT landed: it posts the round
+            log.info("daily round %s opened in %s/%s", opened[0].round_id, platform, workspace)
+        await self.deliver(opened)
 
     async def weekly(self, platform: str, workspace: str) -> None:
         await self.deliver(self.engine.boards.weekly_board(platform, workspace))
 
     async def reveal(self, round_id: int) -> None:
-        await self.deliver(await self.engine.rounds.reveal_async(round_id))
+        """Reveal a round once, whichever replicas try: a lease first, so only one grades its written answers."""
+        now = self.engine.clock()
+        key = f"reveal:{round_id}"
+        if not self.engine.store.claim(key, self.holder, now, REVEAL_LEASE_SECONDS):
+            return  # another replica (or this one, in another job) is revealing it
+        try:
+            messages = await self.engine.rounds.reveal_async(round_id)
+        finally:
+            self.engine.store.release(key, self.holder)  # done, or failed and open to a retry by anyone
+        await self.deliver(messages)
+
+    async def reveal_due(self) -> None:
+        now = self.engine.clock()
+        for rnd in self.engine.rounds.open_rounds():
+            if rnd.deadline and rnd.deadline <= now:
+                await self.reveal(rnd.id)
 
     async def safety_net(self) -> None:
-        await self.deliver(await self.engine.rounds.reveal_due_async())
+        await self.reveal_due()
         await self.deliver(self.engine.rounds.unposted_rounds())
+        self.engine.store.sweep_claims(self.engine.clock() - timedelta(days=1))
+
+    async def poll(self) -> None:
+        """What other replicas did: rounds they opened (revealed here if they are gone), settings they changed."""
+        self.replan()
+        self.follow_open_rounds()
+        await self.reveal_due()
 
     async def reminders(self) -> None:
         if self.engine.study is not None:
@@ -132,3 +210,7 @@ class QuizScheduler:
             self.schedule_reveal(event.round_id, event.deadline)
         elif isinstance(event, SettingsChanged):
             self.plan(event.settings)
+
+
+def _trigger_key(s: ChannelSettings) -> tuple:
+    return (s.channel, s.daily_at, s.days, s.timezone)

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -438,6 +438,42 @@ class Store:
             (key, value),
         )
 
+
+    # ---- claims between replicas (several `studybot run` on one database) -------------------
+
+    def claim_once(self, key: str, value: str = "claimed") -> bool:
+        """True for the one caller that records `key` first, in any process; False for everyone after."""
+        cursor = self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                                 (key, value))
+        return cursor.rowcount == 1
+
+    def claim(self, key: str, holder: str, now: datetime, seconds: float) -> bool:
+        """Take the lease on `key` for `seconds`: True when it was free or had lapsed (a holder that died)."""
+        cursor = self.db.execute(
+            """INSERT INTO claims (key, holder, expires_at) VALUES (?, ?, ?)
+               ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+               WHERE claims.expires_at <= ?""",
+            (key, holder, iso(now + timedelta(seconds=seconds)), iso(now)),
+        )
+        return cursor.rowcount == 1
+
+    def release(self, key: str, holder: str) -> None:
+        """Give a lease back before it lapses (the work is done, or failed and may be retried by anyone)."""
+        self.db.execute("DELETE FROM claims WHERE key = ? AND holder = ?", (key, holder))
+
+    def sweep_claims(self, now: datetime) -> None:
+        self.db.execute("DELETE FROM claims WHERE expires_at < ?", (iso(now),))
+
+    def first_slack_event(self, event_id: str, now: datetime) -> bool:
+        """True for the first replica that sees this Slack event id; False for a retry, wherever it lands."""
+        cursor = self.db.execute(
+            "INSERT INTO slack_events (event_id, seen_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING",
+            (event_id, iso(now)),
+        )
+        return cursor.rowcount == 1
+
+    def sweep_slack_events(self, before: datetime) -> None:
+        self.db.execute("DELETE FROM slack_events WHERE seen_at < ?", (iso(before),))
 
 def _settings(row: dict) -> ChannelSettings:
     return ChannelSettings(

@@ -12,7 +12,7 @@ from bot.migrations import migrations
 from bot.models import Place
 from bot.store import Store
 
-MIGRATIONS = ["m001_core", "m002_study", "m003_open_questions", "m004_rounds_thread"]
+MIGRATIONS = ["m001_core", "m002_study", "m003_open_questions", "m004_rounds_thread", "m006_claims"]
 
 
 def test_pragmas_and_migrations(tmp_path):

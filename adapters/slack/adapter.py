@@ -31,6 +31,7 @@ from bot.config import ConfigError, Settings
 from bot.events import Inbound, Outgoing
 from bot.metrics import Metrics
 from bot.models import Member, Place
+from bot.store import Store
 from bot.texts import name_of
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,16 @@ class SlackAdapter:
     platform = PLATFORM
     attaches_images = False  # uploading files needs the files:write scope, which the app does not ask for
 
-    def __init__(self, settings: Settings, host: str = "0.0.0.0") -> None:
+    def __init__(self, settings: Settings, host: str = "0.0.0.0", store: Store | None = None) -> None:
+        """`store`: the bot's database, shared by the replicas (retried events seen by any of them)."""
         if not settings.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN", "is needed for the Slack adapter")
         self.settings = settings
+        self.store = store
         self.workspaces = Workspaces(settings.slack_bot_token, settings.slack_api_url)
         self.directory = Directory(self.workspaces)
         self.outbox = Outbox(self.workspaces)
-        self.seen = RecentEvents()
+        self.seen = RecentEvents(ledger=store)
         self.hub: Hub | None = None
         self.app: AsyncApp | None = None
         self.socket_mode = bool(settings.slack_app_token)

@@ -151,7 +151,7 @@ async def start_bot(tmp_path: Path, fake: FakeSlack, clock: Clock | None = None,
     settings = settings_for_test(tmp_path, fake, **changes)
     clock = clock or Clock()
     store = Store.open(settings.db_path)
-    adapter = SlackAdapter(settings, host="127.0.0.1")
+    adapter = SlackAdapter(settings, host="127.0.0.1", store=store)
     runtime = build_runtime(settings, questions or bank(), store, adapters={"slack": adapter}, clock=clock,
                             rng=random.Random(4))
     engine, router, scheduler = runtime.engine, runtime.router, runtime.scheduler
