@@ -35,6 +35,8 @@ class Settings:
     discord_gateway_url: str = "wss://gateway.discord.gg/"
     discord_channel: str | None = None
     discord_message_content: bool = False
+    # STUDYBOT_DISCORD_SHARDS: the shard ids this process runs and the bot's shard count; None: all, count from Discord
+    discord_shards: tuple[tuple[int, ...], int] | None = None
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
@@ -113,6 +115,17 @@ def parse_timezone(text: str) -> str:
     return text.strip()
 
 
+def parse_shards(text: str) -> tuple[tuple[int, ...], int]:
+    """'0-3/8' -> ((0, 1, 2, 3), 8): shards 0 to 3 of 8 run here; '5/8' is shard 5 alone."""
+    match = re.fullmatch(r"(\d+)(?:-(\d+))?/(\d+)", text.strip().replace(" ", ""))
+    if not match:
+        raise ValueError(f"{text!r} is not FIRST-LAST/COUNT, such as 0-3/8 (shards 0 to 3 of 8)")
+    first, last, count = int(match[1]), int(match[2] if match[2] is not None else match[1]), int(match[3])
+    if count < 1 or not first <= last < count:
+        raise ValueError(f"{text!r}: shards FIRST to LAST must lie between 0 and COUNT-1, FIRST <= LAST")
+    return tuple(range(first, last + 1)), count
+
+
 def _port(text: str) -> int:
     if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
         raise ValueError(f"{text!r} is not a port number (1-65535)")
@@ -145,6 +158,7 @@ _PARSERS = {
     "DISCORD_GATEWAY_URL": ("discord_gateway_url", lambda t: _url(t, ("ws://", "wss://"))),
     "STUDYBOT_DISCORD_CHANNEL": ("discord_channel", _optional(lambda t: _snowflake(t))),
     "STUDYBOT_DISCORD_MESSAGE_CONTENT": ("discord_message_content", _flag),
+    "STUDYBOT_DISCORD_SHARDS": ("discord_shards", _optional(parse_shards)),
     "SLACK_BOT_TOKEN": ("slack_bot_token", _optional(lambda t: _token(t, "xoxb-"))),
     "SLACK_SIGNING_SECRET": ("slack_signing_secret", _optional(str.strip)),
     "SLACK_APP_TOKEN": ("slack_app_token", _optional(lambda t: _token(t, "xapp-"))),

@@ -36,10 +36,12 @@ class DiscordAdapter:
     attaches_images = True
 
     def __init__(self, settings: Settings, *, guild_ready_timeout: float = GUILD_READY_TIMEOUT,
-                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+                 connect_timeout: float = CONNECT_TIMEOUT,
+                 identify_spacing: float = StudyClient.IDENTIFY_SPACING) -> None:
         self.settings = settings
         self.guild_ready_timeout = guild_ready_timeout  # how long discord.py waits for servers after READY
         self.connect_timeout = connect_timeout
+        self.identify_spacing = identify_spacing  # between the IDENTIFYs of this process's shards
         self.hub: Hub | None = None
         self.client: StudyClient | None = None
         self.delivery: Delivery | None = None
@@ -70,7 +72,7 @@ class DiscordAdapter:
         use_endpoints(self.settings.discord_api_url, self.settings.discord_gateway_url)
         guild_id = int(self.settings.discord_guild_id) if self.settings.discord_guild_id else None
         self.client = StudyClient(self, hub.levels, guild_id, self.settings.discord_message_content,
-                                  self.guild_ready_timeout)
+                                  self.guild_ready_timeout, self.settings.discord_shards, self.identify_spacing)
         self.delivery = Delivery(self.client, self._report, self.settings.discord_message_content)
         self._task = asyncio.create_task(self.client.start(self.settings.discord_token), name="discord-client")
         await self._wait_ready()
@@ -120,7 +122,19 @@ class DiscordAdapter:
         client = self.client
         if client is None or client.is_closed() or not client.is_ready():
             return False
-        return client.ws is not None and client.ws.open
+        return client.connected()
+
+    def serves(self, workspace: str) -> bool:
+        """Is this server on one of this process's shards: its scheduled rounds are posted here.
+
+        Every process can post anywhere (REST is not sharded), so this only splits the work; the database's
+        unique daily round keeps a server that two processes both took to one post.
+        """
+        shards = self.settings.discord_shards
+        if shards is None or not workspace.isdigit():
+            return True
+        ids, count = shards
+        return (int(workspace) >> 22) % count in ids
 
     async def _sync_commands(self) -> None:
         """Send the slash commands to Discord only when they changed since the last sync."""

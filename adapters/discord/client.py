@@ -104,11 +104,21 @@ class QuizTree(app_commands.CommandTree):
         await self.sink.private_reply(interaction, "Something went wrong with that command; nothing was lost.")
 
 
-class StudyClient(discord.Client):
+class StudyClient(discord.AutoShardedClient):
+    """One gateway connection per shard this process runs (`shards`: the shard ids and the bot's shard count,
+    from STUDYBOT_DISCORD_SHARDS; None: every shard, as many as Discord recommends). Discord sends each server's
+    events on the connection of its shard, (server id >> 22) % count; REST calls work for any server."""
+
+    IDENTIFY_SPACING = 5.0  # seconds between two shards' IDENTIFY: Discord's limit (max_concurrency 1)
+
     def __init__(self, sink: EventSink, levels: tuple[str, ...], guild_id: int | None, message_content: bool,
-                 guild_ready_timeout: float = 0.5) -> None:
+                 guild_ready_timeout: float = 0.5, shards: tuple[tuple[int, ...], int] | None = None,
+                 identify_spacing: float = IDENTIFY_SPACING) -> None:
+        shard_options = {"shard_ids": list(shards[0]), "shard_count": shards[1]} if shards else {}
         super().__init__(intents=intents(message_content), allowed_mentions=discord.AllowedMentions.none(),
-                         max_messages=None, chunk_guilds_at_startup=False, guild_ready_timeout=guild_ready_timeout)
+                         max_messages=None, chunk_guilds_at_startup=False, guild_ready_timeout=guild_ready_timeout,
+                         **shard_options)
+        self.identify_spacing = identify_spacing
         self.sink = sink
         self.message_content = message_content
         self.command_guild = discord.Object(guild_id) if guild_id else None
@@ -120,6 +130,26 @@ class StudyClient(discord.Client):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+
+    async def launch_shards(self) -> None:
+        """Discord's recommended shard count when none was set, then the shards, on DISCORD_GATEWAY_URL.
+
+        discord.py would connect to the URL that GET /gateway/bot names; the configured gateway (a proxy, a
+        local stand-in) wins here, as it does for an unsharded client.
+        """
+        if self.shard_count is None:
+            self.shard_count, _url, _limits = await self.http.get_bot_gateway()
+        await super().launch_shards()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:
+            await asyncio.sleep(self.identify_spacing)
+
+    def connected(self) -> bool:
+        """Every shard of this process has its gateway connection open."""
+        wanted = len(self.shard_ids) if self.shard_ids is not None else self.shard_count
+        shards = self.shards
+        return bool(shards) and len(shards) == wanted and not any(shard.is_closed() for shard in shards.values())
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))

@@ -6,6 +6,11 @@ protocol (HELLO, IDENTIFY, heartbeats, READY, GUILD_CREATE, dispatches) with
 zlib-stream transport compression when the client asks for it, as discord.py
 does by default. Failures are switched on per channel or message, as a test
 needs them: missing permissions (403), deleted channels and messages (404).
+
+Sharding as Discord does it: GET /gateway/bot recommends a shard count, an
+IDENTIFY may carry `shard: [id, count]`, and then that connection gets READY,
+GUILD_CREATE and every other event only of the servers on its shard
+((server id >> 22) % count); direct messages go to shard 0.
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+def shard_of(guild_id: str, count: int) -> int:
+    """The shard that carries a server's events (Discord's sharding formula)."""
+    return (int(guild_id) >> 22) % count
+
+
 @dataclass
 class Call:
     method: str
@@ -66,6 +76,14 @@ class GatewayConnection:
         self.ws = ws
         self.zlib = zlib.compressobj() if compress else None
         self.seq = 0
+        self.shard: tuple[int, int] | None = None  # [shard_id, num_shards] from IDENTIFY; None: unsharded
+
+    def carries(self, guild_id: str | None) -> bool:
+        """Does this connection get the events of that server (None: a direct message, which goes to shard 0)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else shard_of(guild_id, count))
 
     async def send(self, op: int, data: Any, event: str | None = None) -> None:
         if op == 0:
@@ -100,6 +118,7 @@ class DiscordStandIn:
         self.no_threads: set[str] = set()
         self.privileged_intents = True  # False: the Message Content intent is off in the Developer Portal
         self.refuse_sync = False  # 403 Missing Access on command sync (invited without applications.commands)
+        self.recommended_shards = 1  # GET /gateway/bot's `shards`: how many a client should run without being told
         self.runner: web.AppRunner | None = None
         self.port = 0
 
@@ -186,8 +205,14 @@ class DiscordStandIn:
     # ---- gateway ---------------------------------------------------------------------------------
 
     async def dispatch(self, event: str, data: dict) -> None:
+        """An event on the connection of its server's shard (every connection for an unsharded client).
+
+        A server id that is not one (a mangled payload in the fuzz tests) goes where a direct message goes.
+        """
+        guild_id = data.get("guild_id") if isinstance(data, dict) else None
+        guild_id = str(guild_id) if isinstance(guild_id, (str, int)) and str(guild_id).isdigit() else None
         for conn in list(self.connections):
-            if not conn.ws.closed:
+            if not conn.ws.closed and conn.carries(guild_id):
                 await conn.send(0, data, event)
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
@@ -215,11 +240,21 @@ class DiscordStandIn:
         if identify.get("intents", 0) & (1 << 15) and not self.privileged_intents:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard = identify.get("shard")
+        if shard is not None:
+            shard_id, count = shard
+            if count < 1 or not 0 <= shard_id < count:
+                await conn.ws.close(code=4010, message=b"Invalid shard.")
+                return
+            conn.shard = (shard_id, count)
+        guilds = [guild for gid, guild in self.guilds.items() if conn.carries(gid)]
         ready = sample("ready")
-        ready["guilds"] = [{"id": gid, "unavailable": True} for gid in self.guilds]
+        ready["guilds"] = [{"id": guild["id"], "unavailable": True} for guild in guilds]
         ready["resume_gateway_url"] = self.gateway_url
+        if conn.shard is not None:
+            ready["shard"] = list(conn.shard)
         await conn.send(0, ready, "READY")
-        for guild in self.guilds.values():
+        for guild in guilds:
             await conn.send(0, guild, "GUILD_CREATE")
 
     # ---- REST ---------------------------------------------------------------------------------------
@@ -262,6 +297,7 @@ class DiscordStandIn:
         app, ident = re.escape(self.application_id), r"(?P<{}>[0-9]+)"
         return [
             ("GET", r"/users/@me", lambda body: (200, self.bot_user)),
+            ("GET", r"/gateway/bot", lambda body: (200, self._gateway_bot())),
             ("GET", r"/oauth2/applications/@me", lambda body: (200, self._application())),
             ("PUT", rf"/applications/{app}/commands", lambda body: self._sync("global", body)),
             ("PUT", rf"/applications/{app}/guilds/{ident.format('guild')}/commands",
@@ -278,6 +314,11 @@ class DiscordStandIn:
             ("POST", rf"/webhooks/{app}/(?P<token>[^/]+)", self._followup),
             ("PATCH", rf"/webhooks/{app}/(?P<token>[^/]+)/messages/(?P<message>@original|[0-9]+)", self._edit_followup),
         ]
+
+    def _gateway_bot(self) -> dict:
+        return {"url": self.gateway_url, "shards": self.recommended_shards,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000,
+                                        "max_concurrency": 1}}
 
     def _application(self) -> dict:
         return {
