@@ -40,7 +40,7 @@ def bare_rate() -> float:
     engine = fresh_engine(reveal_after=3600)
     place = Place("slack", "T1", "C1")
     rounds = [engine.rounds.post_round(place, None)[0].round_id for _ in range(ROUNDS)]
-    path = engine.store.db.execute("PRAGMA database_list").fetchone()[2]
+    path = engine.store.path
     engine.store.close()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=NORMAL")

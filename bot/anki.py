@@ -10,7 +10,6 @@ import contextlib
 import html
 import os
 import re
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -200,32 +199,41 @@ def write_deck(deck: genanki.Deck, path: Path) -> None:
 # ---- one member's misses -------------------------------------------------------------------
 
 
-def missed_question_ids(db_path: Path, member_id: str) -> list[str]:
-    """Ids of the questions this member answered wrongly (correct = 0) on any platform or workspace, latest first."""
+def missed_question_ids(database: Path | str, member_id: str) -> list[str]:
+    """Ids of the questions this member answered wrongly (correct = 0) on any platform or workspace, latest first.
+
+    `database`: the SQLite file or the postgresql:// URL."""
+    from bot.db import connect, is_postgres_url, redact_url
+
     try:
-        conn = sqlite3.connect(db_path, timeout=30)
+        db = connect(database, timeout=30)
         try:
-            rows = conn.execute(
+            rows = db.rows(
                 """SELECT r.question_id, MAX(a.answered_at) AS last FROM answers a JOIN rounds r ON r.id = a.round_id
                    WHERE a.user_id = ? AND a.correct = 0 GROUP BY r.question_id ORDER BY last DESC, r.question_id""",
                 (member_id,),
-            ).fetchall()
+            )
         finally:
-            conn.close()
-    except sqlite3.Error as error:
-        raise AnkiError(f"STUDYBOT_DB: cannot read answers from {db_path}: {error}") from None
-    return [row[0] for row in rows]
+            db.close()
+    except Exception as error:  # sqlite3.Error, psycopg.Error
+        shown = redact_url(str(database)) if is_postgres_url(database) else database
+        raise AnkiError(f"STUDYBOT_DB: cannot read answers from {shown}: {error}") from None
+    return [row["question_id"] for row in rows]
 
 
-def export_anki(bank: Bank, path: Path, member_id: str | None = None, db_path: Path | None = None) -> str:
-    """Write the deck; return the line to print. AnkiError for a member with no misses or an unwritable path."""
+def export_anki(bank: Bank, path: Path, member_id: str | None = None, db_path: Path | str | None = None) -> str:
+    """Write the deck; return the line to print. AnkiError for a member with no misses or an unwritable path.
+
+    `db_path`: the SQLite file or the postgresql:// URL the member's answers are read from."""
+    from bot.db import is_postgres_url
+
     if member_id is None:
         questions = list(bank.questions)
         if not questions:
             raise AnkiError("the question bank is empty: no deck to write")
         write_deck(build_deck(questions, "studybot: LLM interview questions", BANK_DECK_ID), path)
         return f"{path}: {len(questions)} notes (the whole bank)"
-    if db_path is None or not db_path.exists():
+    if db_path is None or not (is_postgres_url(db_path) or Path(db_path).exists()):
         raise AnkiError(f"STUDYBOT_DB: no database at {db_path}: no answers, so no missed questions for "
                         f"member {member_id}")
     missed = missed_question_ids(db_path, member_id)

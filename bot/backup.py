@@ -1,11 +1,18 @@
-"""Online backup and CSV export of the database; both safe while the bot runs."""
+"""Online backup and CSV export of the database; both safe while the bot runs.
+
+SQLite: the backup is SQLite's online backup API. PostgreSQL: the backup is pg_dump's (run when it is on
+PATH; otherwise its exact command is given). The CSV export reads through bot.db on either.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import csv
 import os
+import shlex
+import shutil
 import sqlite3
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -100,22 +107,26 @@ def safe_cell(value: object) -> object:
         return "'" + value
 
 
-def export_csv(db_path: Path, directory: Path, bank: Bank | None = None) -> list[tuple[Path, int]]:
-    """Write one CSV per table of interest; answers gain the question's level and topic when the bank is known."""
+def export_csv(database: Path | str, directory: Path, bank: Bank | None = None) -> list[tuple[Path, int]]:
+    """Write one CSV per table of interest; answers gain the question's level and topic when the bank is known.
+
+    `database`: the SQLite file or the postgresql:// URL. Rows stream through bot.db, a batch at a time.
+    """
+    from bot.db import connect
+
     directory.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(db_path, timeout=30)
+    db = connect(database, timeout=30)
     written = []
     try:
         for name, sql in _EXPORTS.items():
-            cursor = conn.execute(sql)
-            header = [d[0] for d in cursor.description]
+            header, rows = db.stream(sql)
             extra = bank is not None and "question_id" in header and name == "answers.csv"
             path = directory / name
             count = 0
             with path.open("w", newline="", encoding="utf-8") as handle:
                 out = csv.writer(handle)
                 out.writerow(header + (["level", "topic"] if extra else []))
-                for row in cursor:
+                for row in rows:
                     if extra:
                         question = bank.get(row[header.index("question_id")])
                         row = (*row, question.level if question else "", question.topic if question else "")
@@ -123,5 +134,66 @@ def export_csv(db_path: Path, directory: Path, bank: Bank | None = None) -> list
                     count += 1
             written.append((path, count))
     finally:
-        conn.close()
+        db.close()
     return written
+
+
+# ---- PostgreSQL: pg_dump ----------------------------------------------------------------------
+
+
+def pg_dump_command(url: str, target: Path) -> list[str]:
+    """pg_dump's command line for the database at `url`, into `target` (custom format, for pg_restore).
+
+    The password is left out: pg_dump reads it from PGPASSWORD or ~/.pgpass.
+    """
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    parts = {k: str(v) for k, v in conninfo_to_dict(url).items() if v is not None and k != "password"}
+    command = ["pg_dump", "--format=custom", f"--file={target}"]
+    for key, flag in (("host", "--host"), ("port", "--port"), ("user", "--username")):
+        if key in parts:
+            command.append(f"{flag}={parts.pop(key)}")
+    dbname = parts.pop("dbname", None)
+    if parts:  # sslmode and the like: only a connection string carries them
+        dbname = make_conninfo(**({"dbname": dbname} if dbname else {}), **parts)
+    if dbname:
+        command.append(f"--dbname={dbname}")
+    return command
+
+
+def pg_dump_target(target: Path) -> Path:
+    if target.is_dir():
+        return target / f"studybot-{datetime.now(UTC):%Y%m%d-%H%M%S}.dump"
+    return target
+
+
+def backup_postgres(url: str, target: Path) -> Path:
+    """Run pg_dump into a temporary file, then rename. BackupError (with the command to run) when it can't."""
+    from bot.db import url_password
+
+    target = pg_dump_target(target)
+    partial = target.with_name(target.name + ".partial")
+    command = pg_dump_command(url, partial)
+    shown = shlex.join(pg_dump_command(url, target))
+    executable = shutil.which("pg_dump")
+    if executable is None:
+        raise BackupError("pg_dump is not on PATH (Debian: apt-get install postgresql-client, of the server's major "
+                          f"version or newer). Back up with:\n  {shown}\n(the password from PGPASSWORD or ~/.pgpass)")
+    env = dict(os.environ)
+    password = url_password(url)
+    if password:
+        env["PGPASSWORD"] = password  # not on the command line, where `ps` would show it
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([executable, *command[1:]], env=env, capture_output=True, text=True, timeout=24 * 3600)
+    except (OSError, subprocess.SubprocessError) as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise BackupError(f"cannot run pg_dump: {error}\nThe command was:\n  {shown}") from None
+    if done.returncode != 0:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        reason = done.stderr.strip().replace(password, "***") if password else done.stderr.strip()
+        raise BackupError(f"pg_dump failed: {reason}\nThe command was:\n  {shown}")
+    os.replace(partial, target)
+    return target

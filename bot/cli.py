@@ -116,9 +116,9 @@ def cmd_run(_: argparse.Namespace) -> int:
     async def go() -> int:
         await preflight(settings)  # a refused token stops the start here, before the database exists
         try:
-            store = Store.open(settings.db_path)
-        except Exception as error:  # sqlite3 errors, unwritable directory
-            return _fail(f"STUDYBOT_DB: cannot open {settings.db_path}: {error}")
+            store = Store.open(settings.database)
+        except Exception as error:  # sqlite3 or psycopg errors, unwritable directory, unreachable server
+            return _fail(f"STUDYBOT_DB: cannot open {_shown(settings)}: {_redacted(error, settings)}")
         return await build_runtime(settings, bank, store).run()
 
     return asyncio.run(go())
@@ -243,12 +243,26 @@ def cmd_grade(args: argparse.Namespace) -> int:
 # ---- database commands -------------------------------------------------------------------
 
 
+def _shown(settings: Settings) -> str:
+    """The database as it may be printed: the SQLite file, or the URL without its password."""
+    from bot.db import redact_url
+
+    return redact_url(settings.db_url) if settings.db_url else str(settings.db_path)
+
+
+def _redacted(error: Exception, settings: Settings) -> str:
+    text = str(error)
+    for secret in settings.secrets():
+        text = text.replace(secret, "***")
+    return text
+
+
 def _open_existing_db(settings: Settings):
     from bot.store import Store
 
-    if not settings.db_path.exists():
+    if settings.db_url is None and not settings.db_path.exists():
         return None
-    return Store.open(settings.db_path)
+    return Store.open(settings.database)
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -275,6 +289,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from bot.backup import BackupError, backup
 
     settings = load_settings()
+    if settings.db_url is not None:
+        from bot.backup import backup_postgres
+
+        try:
+            target = backup_postgres(settings.db_url, args.path)
+        except BackupError as error:
+            return _fail(str(error))
+        print(f"backup written to {target} (pg_dump custom format: restore with pg_restore)")
+        return 0
     if not settings.db_path.exists():
         return _fail(f"STUDYBOT_DB: no database at {settings.db_path}")
     try:
@@ -293,14 +316,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.member is not None:
         return _fail("--member goes with --anki (a deck of that member's missed questions)")
     settings = load_settings()
-    if not settings.db_path.exists():
+    if settings.db_url is None and not settings.db_path.exists():
         return _fail(f"STUDYBOT_DB: no database at {settings.db_path}")
     bank_path = settings.questions_path
     bank, _ = check_bank(bank_path)
     try:
-        files = export_csv(settings.db_path, args.directory, bank)
+        files = export_csv(settings.database, args.directory, bank)
     except OSError as error:
         return _fail(f"cannot write to {args.directory}: {error}")
+    except Exception as error:  # the database: unreachable server, refused password
+        return _fail(f"STUDYBOT_DB: cannot read {_shown(settings)}: {_redacted(error, settings)}")
     for path, count in files:
         print(f"{path}: {count} rows")
     return 0
@@ -318,7 +343,7 @@ def _export_anki(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        print(export_anki(bank, args.anki, args.member, settings.db_path))
+        print(export_anki(bank, args.anki, args.member, settings.database))
     except AnkiError as error:
         return _fail(str(error))
     return 0
@@ -331,6 +356,9 @@ def cmd_items(args: argparse.Namespace) -> int:
     from bot.items import ItemsError, analyse_file, format_table, write_csv
 
     settings = load_settings()
+    if settings.db_url is not None:
+        return _fail("studybot items reads a SQLite file only, for now; on PostgreSQL, `studybot export --csv DIR` "
+                     "writes the answers")
     if not settings.db_path.exists():
         return _fail(f"STUDYBOT_DB: no database at {settings.db_path}: no answers to analyse")
     bank, problems = check_bank(settings.questions_path)

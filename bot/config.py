@@ -22,7 +22,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = Path("studybot.db")
+    db_path: Path = Path("studybot.db")  # the SQLite file, when STUDYBOT_DB is not a postgresql:// URL
+    db_url: str | None = None  # STUDYBOT_DB as a postgresql://user:pass@host/db URL: PostgreSQL instead of SQLite
     questions_path: Path = DEFAULT_QUESTIONS
     timezone: str = "UTC"
     daily_at: str | None = "09:00"
@@ -51,6 +52,11 @@ class Settings:
     judge_api_key: str | None = None
 
     @property
+    def database(self) -> Path | str:
+        """What Store.open takes: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.db_url or self.db_path
+
+    @property
     def platforms(self) -> list[str]:
         found = [name for name, token in (("discord", self.discord_token), ("slack", self.slack_bot_token)) if token]
         return found or ["console"]
@@ -58,7 +64,7 @@ class Settings:
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or an error message."""
         values = (self.discord_token, self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
-                  self.judge_api_key)
+                  self.judge_api_key, _url_password(self.db_url))
         return [v for v in values if v]
 
 
@@ -145,7 +151,7 @@ def _optional(parser):
 
 # setting -> (field, parser)
 _PARSERS = {
-    "STUDYBOT_DB": ("db_path", lambda t: Path(t.strip())),
+    "STUDYBOT_DB": ("db_path", lambda t: _database(t)),
     "STUDYBOT_QUESTIONS": ("questions_path", lambda t: Path(t.strip())),
     "STUDYBOT_TIMEZONE": ("timezone", parse_timezone),
     "STUDYBOT_DAILY_AT": ("daily_at", _optional(parse_clock)),
@@ -202,6 +208,29 @@ def _http_url(text: str) -> str:
     return text.strip()
 
 
+def _database(text: str) -> Path | str:
+    """A SQLite file path, or a postgresql:// URL (kept as text; load_settings moves it to db_url)."""
+    from bot.db import is_postgres_url
+
+    if not is_postgres_url(text):
+        return Path(text.strip())
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(text.strip())
+    except Exception:  # psycopg's message may quote the URL, password and all: never echo it
+        raise ValueError("is not a valid postgresql://user:password@host:port/database URL") from None
+    return text.strip()
+
+
+def _url_password(url: str | None) -> str | None:
+    if not url:
+        return None
+    from bot.db import url_password
+
+    return url_password(url)
+
+
 def _token(text: str, prefix: str) -> str:
     if not text.strip().startswith(prefix):
         # Never echo the value: it may be a real secret pasted into the wrong setting.
@@ -237,6 +266,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
             kwargs[name] = parser(raw)
         except ValueError as error:
             raise ConfigError(setting, str(error)) from None
+    if isinstance(kwargs.get("db_path"), str):  # STUDYBOT_DB is a PostgreSQL URL
+        kwargs["db_url"] = kwargs.pop("db_path")
     settings = Settings(**kwargs)
     _check_together(settings)
     return settings

@@ -1,34 +1,72 @@
-"""The database schema, as an ordered list of migrations applied at start.
+"""The database schema, as an ordered list of versioned migrations applied at start, exactly once.
+
+Each migration is written once, in SQLite's dialect; `bot.db.ddl` gives PostgreSQL its own types.
+`apply` runs inside one transaction that first takes the migration lock (BEGIN IMMEDIATE on SQLite, an
+advisory lock on PostgreSQL), so processes started together wait for each other and each version is
+applied by exactly one of them. PostgreSQL's DDL is transactional: a failed migration leaves nothing.
 
 Timestamps are UTC ISO-8601 text of one fixed width (see bot.clock.iso), so
 they compare correctly as strings in SQL.
+
+To change the schema, append a step at the end with the next version, in SQLite's dialect:
+
+    migration(5, "claims", "CREATE TABLE claims (key TEXT PRIMARY KEY, holder TEXT NOT NULL, until TEXT NOT NULL)")
+
+and never edit a step that has shipped. Portable DDL needs nothing else; a step whose PostgreSQL form
+differs beyond what `ddl` translates can pass `run=` a function of the Database (see `db.backend`).
+
+Databases made before versions were numbered (sqlite-utils' `_sqlite_migrations` table, names m001_core
+to m004_rounds_thread and m006_claims) are adopted: each name there counts as its version applied.
 """
 
 from __future__ import annotations
 
-from sqlite_utils import Database, Migrations
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
-migrations = Migrations("studybot")
+from bot.db import Database, ddl
+
+TABLE = "schema_migrations"
+LEGACY_TABLE = "_sqlite_migrations"  # sqlite-utils' Migrations("studybot"), before versions
+LEGACY_SET = "studybot"
 
 
-def _run(db: Database, *statements: str) -> None:
-    for statement in statements:
-        db.execute(statement)
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...] = ()
+    run: Callable[[Database], None] | None = None  # for a step SQL alone cannot say
+
+    @property
+    def legacy_name(self) -> str:
+        return f"m{self.version:03d}_{self.name}"
 
 
-@migrations()
-def m001_core(db: Database) -> None:
-    _run(
-        db,
-        # Per server/workspace settings: env defaults until /quiz setup changes them.
-        """CREATE TABLE workspaces (
+MIGRATIONS: list[Migration] = []
+
+
+def migration(version: int, name: str, *statements: str, run: Callable[[Database], None] | None = None) -> Migration:
+    # Increasing; a gap is a number taken by work not merged yet. Whatever is pending is applied, in version order,
+    # even below a version applied already: steps are independent of each other's order unless they say so.
+    assert not MIGRATIONS or version > MIGRATIONS[-1].version, "versions increase"
+    step = Migration(version, name, statements, run)
+    MIGRATIONS.append(step)
+    return step
+
+
+migration(
+    1, "core",
+    # Per server/workspace settings: env defaults until /quiz setup changes them.
+    """CREATE TABLE workspaces (
             platform TEXT NOT NULL, workspace TEXT NOT NULL,
             channel TEXT, daily_at TEXT, days TEXT NOT NULL, timezone TEXT NOT NULL,
             reveal_after INTEGER NOT NULL, weekly_at TEXT, hidden_votes INTEGER NOT NULL DEFAULT 0,
             source TEXT NOT NULL DEFAULT 'env', updated_at TEXT NOT NULL,
             PRIMARY KEY (platform, workspace))""",
-        # AUTOINCREMENT: a round id is never reused, so ids in buttons and caches stay unambiguous.
-        """CREATE TABLE rounds (
+    # AUTOINCREMENT: a round id is never reused, so ids in buttons and caches stay unambiguous.
+    """CREATE TABLE rounds (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
             kind TEXT NOT NULL CHECK (kind IN ('daily', 'post', 'personal', 'review')),
@@ -36,13 +74,13 @@ def m001_core(db: Database) -> None:
             daily_date TEXT, timezone TEXT NOT NULL, hidden_votes INTEGER NOT NULL DEFAULT 0,
             posted_at TEXT NOT NULL, deadline TEXT, revealed_at TEXT,
             message_id TEXT, thread_id TEXT)""",
-        # The one guarantee that no restart, retry or race can break.
-        """CREATE UNIQUE INDEX rounds_one_daily ON rounds (platform, workspace, channel, daily_date)
+    # The one guarantee that no restart, retry or race can break.
+    """CREATE UNIQUE INDEX rounds_one_daily ON rounds (platform, workspace, channel, daily_date)
             WHERE kind = 'daily'""",
-        "CREATE INDEX rounds_open ON rounds (revealed_at, deadline) WHERE revealed_at IS NULL",
-        "CREATE INDEX rounds_message ON rounds (platform, message_id)",
-        "CREATE INDEX rounds_channel ON rounds (platform, workspace, channel, question_id)",
-        """CREATE TABLE answers (
+    "CREATE INDEX rounds_open ON rounds (revealed_at, deadline) WHERE revealed_at IS NULL",
+    "CREATE INDEX rounds_message ON rounds (platform, message_id)",
+    "CREATE INDEX rounds_channel ON rounds (platform, workspace, channel, question_id)",
+    """CREATE TABLE answers (
             id INTEGER PRIMARY KEY,
             round_id INTEGER NOT NULL REFERENCES rounds (id),
             platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT NOT NULL,
@@ -50,81 +88,123 @@ def m001_core(db: Database) -> None:
             text TEXT, written_at TEXT,
             correct INTEGER, score REAL, points INTEGER NOT NULL DEFAULT 0, found TEXT,
             UNIQUE (round_id, user_id))""",
-        "CREATE INDEX answers_member ON answers (platform, workspace, user_id, answered_at)",
-        # Leaderboard aggregates, kept up to date at each reveal so ranking never scans history.
-        """CREATE TABLE scores (
+    "CREATE INDEX answers_member ON answers (platform, workspace, user_id, answered_at)",
+    # Leaderboard aggregates, kept up to date at each reveal so ranking never scans history.
+    """CREATE TABLE scores (
             platform TEXT NOT NULL, workspace TEXT NOT NULL, week TEXT NOT NULL, user_id TEXT NOT NULL,
             name TEXT NOT NULL, points INTEGER NOT NULL DEFAULT 0, correct INTEGER NOT NULL DEFAULT 0,
             answered INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (platform, workspace, week, user_id))""",
-        "CREATE INDEX scores_rank ON scores (platform, workspace, week, points DESC)",
-        """CREATE TABLE members (
+    "CREATE INDEX scores_rank ON scores (platform, workspace, week, points DESC)",
+    """CREATE TABLE members (
             platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT NOT NULL,
             points INTEGER NOT NULL DEFAULT 0, correct INTEGER NOT NULL DEFAULT 0,
             answered INTEGER NOT NULL DEFAULT 0,
             streak INTEGER NOT NULL DEFAULT 0, best_streak INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (platform, workspace, user_id))""",
-        "CREATE INDEX members_rank ON members (platform, workspace, points DESC)",
-        "CREATE INDEX members_streak ON members (platform, workspace, streak) WHERE streak > 0",
-        # Problems to tell a workspace's admins at their next command (e.g. missing permissions).
-        """CREATE TABLE notices (
+    "CREATE INDEX members_rank ON members (platform, workspace, points DESC)",
+    "CREATE INDEX members_streak ON members (platform, workspace, streak) WHERE streak > 0",
+    # Problems to tell a workspace's admins at their next command (e.g. missing permissions).
+    """CREATE TABLE notices (
             id INTEGER PRIMARY KEY, platform TEXT NOT NULL, workspace TEXT NOT NULL,
             text TEXT NOT NULL, created_at TEXT NOT NULL, shown_at TEXT)""",
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    )
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
 
-
-@migrations()
-def m002_study(db: Database) -> None:
-    _run(
-        db,
-        # One spaced-repetition card per member and question (FSRS state as JSON).
-        """CREATE TABLE cards (
+migration(
+    2, "study",
+    # One spaced-repetition card per member and question (FSRS state as JSON).
+    """CREATE TABLE cards (
             platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL,
             question_id TEXT NOT NULL, state TEXT NOT NULL, due TEXT NOT NULL,
             reviews INTEGER NOT NULL DEFAULT 0, last_rating INTEGER,
             PRIMARY KEY (platform, workspace, user_id, question_id))""",
-        "CREATE INDEX cards_due ON cards (platform, workspace, user_id, due)",
-        """CREATE TABLE reminders (
+    "CREATE INDEX cards_due ON cards (platform, workspace, user_id, due)",
+    """CREATE TABLE reminders (
             platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL,
             enabled INTEGER NOT NULL DEFAULT 1, last_sent TEXT,
             PRIMARY KEY (platform, workspace, user_id))""",
-    )
+)
+
+migration(
+    3, "open_questions",
+    # /quiz setup open=on: the channel's rounds may draw open-ended questions (off: one-click rounds only).
+    "ALTER TABLE workspaces ADD COLUMN open_questions INTEGER NOT NULL DEFAULT 0",
+)
+
+migration(
+    4, "rounds_thread",
+    # round_by_message's lookup by thread (a Discord thread has its own id), run for every thread message the
+    # post's id does not match: without this index it read and sorted all the platform's rounds (0.11 s at
+    # 200k rounds; now 0.01 ms). Partial, as private rounds have no thread: half the size; 0.05 s to build.
+    "CREATE INDEX rounds_thread ON rounds (platform, thread_id) WHERE thread_id IS NOT NULL",
+)
+
+migration(
+    6, "claims",
+    # Work that several replicas on one database may all see due, taken by whoever claims it first: a round's
+    # post, a reveal. A claim is a lease: it lapses at expires_at (UTC ISO text), so the work of a replica that
+    # died holding it is taken over by another. Leases that ran out are swept by the scheduler.
+    "CREATE TABLE claims (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL)",
+    "CREATE INDEX claims_expiry ON claims (expires_at)",
+    # Slack events some replica already took: Slack retries an event it thinks was slow, and behind a load
+    # balancer the retry may reach another replica. Kept an hour, past Slack's last retry.
+    "CREATE TABLE slack_events (event_id TEXT PRIMARY KEY, seen_at TEXT NOT NULL)",
+    "CREATE INDEX slack_events_seen ON slack_events (seen_at)",
+)
 
 
-@migrations()
-def m003_open_questions(db: Database) -> None:
-    _run(
-        db,
-        # /quiz setup open=on: the channel's rounds may draw open-ended questions (off: one-click rounds only).
-        "ALTER TABLE workspaces ADD COLUMN open_questions INTEGER NOT NULL DEFAULT 0",
-    )
+def _table_exists(db: Database, name: str) -> bool:
+    if db.backend == "sqlite":
+        return db.row("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
+    return db.row("SELECT to_regclass(?) AS t", (name,))["t"] is not None  # in the search path's schema
 
 
-@migrations()
-def m004_rounds_thread(db: Database) -> None:
-    _run(
-        db,
-        # round_by_message's lookup by thread (a Discord thread has its own id), run for every thread message the
-        # post's id does not match: without this index it read and sorted all the platform's rounds (0.11 s at
-        # 200k rounds; now 0.01 ms). Partial, as private rounds have no thread: half the size; 0.05 s to build.
-        "CREATE INDEX rounds_thread ON rounds (platform, thread_id) WHERE thread_id IS NOT NULL",
-    )
+def applied(db: Database) -> list[int]:
+    """The versions applied to this database, in order."""
+    if not _table_exists(db, TABLE):
+        return []
+    return [r["version"] for r in db.rows(f"SELECT version FROM {TABLE} ORDER BY version")]
 
 
-# m005 is the dashboard's (round_tallies), in the versioned migrations that replace these: this name is the one
-# they adopt as version 6.
-@migrations()
-def m006_claims(db: Database) -> None:
-    _run(
-        db,
-        # Work that several replicas on one database may all see due, taken by whoever claims it first: a round's
-        # post, a reveal. A claim is a lease: it lapses at expires_at (UTC ISO text), so the work of a replica that
-        # died holding it is taken over by another. Leases that ran out are swept by the scheduler.
-        "CREATE TABLE claims (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at TEXT NOT NULL)",
-        "CREATE INDEX claims_expiry ON claims (expires_at)",
-        # Slack events some replica already took: Slack retries an event it thinks was slow, and behind a load
-        # balancer the retry may reach another replica. Kept an hour, past Slack's last retry.
-        "CREATE TABLE slack_events (event_id TEXT PRIMARY KEY, seen_at TEXT NOT NULL)",
-        "CREATE INDEX slack_events_seen ON slack_events (seen_at)",
-    )
+def apply(db: Database, *, stop_before: int | None = None, now: datetime | None = None) -> list[int]:
+    """Apply the pending migrations (those below `stop_before`, if given) under the migration lock.
+
+    Returns the versions this call applied: empty when another process had already done them.
+    """
+    stamp = (now or datetime.now(timezone.utc)).isoformat()
+    done: list[int] = []
+    with db.transaction():
+        db.lock_for_migrations()  # SQLite: the transaction's BEGIN IMMEDIATE already holds the write lock
+        if not _table_exists(db, TABLE):
+            db.execute(f"CREATE TABLE {TABLE} (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, "
+                       "applied_at TEXT NOT NULL)")
+            _adopt_legacy(db)
+        have = set(applied(db))
+        for step in MIGRATIONS:
+            if step.version in have:
+                continue
+            if stop_before is not None and step.version >= stop_before:
+                break
+            for statement in step.statements:
+                db.execute(ddl(db.backend, statement))
+            if step.run is not None:
+                step.run(db)
+            db.execute(f"INSERT INTO {TABLE} (version, name, applied_at) VALUES (?, ?, ?)",
+                       (step.version, step.name, stamp))
+            done.append(step.version)
+    return done
+
+
+def _adopt_legacy(db: Database) -> None:
+    """A SQLite database migrated by sqlite-utils: record its applied names as versions."""
+    if db.backend != "sqlite" or not _table_exists(db, LEGACY_TABLE):
+        return
+    by_name = {step.legacy_name: step for step in MIGRATIONS}
+    for row in db.rows(f"SELECT name, applied_at FROM {LEGACY_TABLE} WHERE migration_set = ?", (LEGACY_SET,)):
+        step = by_name.get(row["name"])
+        if step is None:
+            raise RuntimeError(f"the database has migration {row['name']!r}, which this version of studybot does "
+                               "not know: it was made by a newer version")
+        db.execute(f"INSERT INTO {TABLE} (version, name, applied_at) VALUES (?, ?, ?)",
+                   (step.version, step.name, row["applied_at"]))

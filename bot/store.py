@@ -1,33 +1,32 @@
-"""SQLite storage through sqlite-utils: every query the engine needs, and nothing else.
+"""Storage on SQLite or PostgreSQL: every query the engine needs, and nothing else.
 
-The database is the source of truth for rounds, answers and scores; the scheduler
-is rebuilt from it at each start.
+The queries are written once, in the SQL both databases share, and run through bot.db's thin layer
+(`?` placeholders, dict rows, autocommit outside `transaction()`). The database is the source of truth
+for rounds, answers and scores; the scheduler is rebuilt from it at each start.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlite_utils import Database
-
+from bot import migrations
 from bot.clock import iso, parse_iso
-from bot.migrations import migrations
+from bot.db import Database, SqliteDatabase, connect, is_postgres_url
 from bot.models import Answer, ChannelSettings, Member, Place, Round, Standing
 
 class Store:
-    """One process owns the database; it keeps recent rounds in memory, as rounds change rarely and are read
-    on every answer. Every change to a round goes through this class, which drops it from the cache."""
+    """The engine's one door to the database. It keeps recent rounds in memory, as rounds change rarely and are
+    read on every answer. Every change to a round goes through this class, which drops it from the cache."""
 
     ROUND_CACHE = 512
     # SQLite's busy timeout (ms): how long a write waits for another connection's write lock to go.
     # At start, before the bot serves any event, processes started together on one file wait out each
-    # other's migrations (Store.open's BEGIN IMMEDIATE).
+    # other's migrations (migrations.apply's BEGIN IMMEDIATE).
     START_BUSY_MS = 10_000
     # Then the event loop blocks on this connection, so 2 s. In WAL mode readers (a backup, an export,
     # `studybot items`) never block our writes; only another writer does: a sibling bot on the same file
@@ -43,27 +42,42 @@ class Store:
         self._rounds: dict[int, Round] = {}
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        conn = sqlite3.connect(str(path), timeout=10)
-        db = Database(conn, execute_plugins=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA busy_timeout={cls.START_BUSY_MS}")
-        db.execute("PRAGMA foreign_keys=ON")
-        # In WAL mode NORMAL survives a killed process; only a power cut can lose the last commit.
-        db.execute("PRAGMA synchronous=NORMAL")
-        # Several processes may start together on one file (a Discord and a Slack container on one volume).
-        # BEGIN IMMEDIATE takes the write lock up front, waiting out the busy timeout, so migrations apply
-        # exactly once; a deferred transaction would fail at once with "database is locked" when two
-        # readers both try to upgrade to writers.
-        db.execute("BEGIN IMMEDIATE")
+    def open(cls, target: Path | str) -> Store:
+        """A SQLite file (a path), or a PostgreSQL database (a postgresql:// URL); pending migrations are applied."""
+        if is_postgres_url(target):
+            db = connect(str(target))
+            try:
+                migrations.apply(db)  # under pg_advisory_xact_lock: once, whatever the number of processes
+            except BaseException:
+                db.close()
+                raise
+            return cls(db)
+        db = connect(Path(target), timeout=cls.START_BUSY_MS / 1000)
         try:
-            migrations.apply(db)  # each migration nests as a savepoint inside this transaction
-            db.execute("COMMIT")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA busy_timeout={cls.START_BUSY_MS}")
+            db.execute("PRAGMA foreign_keys=ON")
+            # In WAL mode NORMAL survives a killed process; only a power cut can lose the last commit.
+            db.execute("PRAGMA synchronous=NORMAL")
+            # Several processes may start together on one file (a Discord and a Slack container on one volume).
+            # migrations.apply's BEGIN IMMEDIATE takes the write lock up front, waiting out the busy timeout, so
+            # migrations apply exactly once; a deferred transaction would fail at once with "database is locked"
+            # when two readers both try to upgrade to writers.
+            migrations.apply(db)
+            db.execute(f"PRAGMA busy_timeout={cls.LOOP_BUSY_MS}")
         except BaseException:
-            db.conn.rollback()
+            db.close()
             raise
-        db.execute(f"PRAGMA busy_timeout={cls.LOOP_BUSY_MS}")
         return cls(db)
+
+    @property
+    def backend(self) -> str:
+        return self.db.backend
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None on PostgreSQL."""
+        return self.db.path if isinstance(self.db, SqliteDatabase) else None
 
     def close(self) -> None:
         self.db.close()
@@ -71,18 +85,17 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         try:
-            with self.db.atomic() as db:
+            with self.db.transaction() as db:
                 yield db
         except BaseException:
             self._rounds.clear()  # rolled back: cached rounds may hold changes that never landed
             raise
 
-    def rows(self, sql: str, params: Iterable | dict = ()) -> list[dict]:
-        return list(self.db.query(sql, params))
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+        return self.db.rows(sql, params)
 
-    def row(self, sql: str, params: Iterable | dict = ()) -> dict | None:
-        found = self.rows(sql, params)
-        return found[0] if found else None
+    def row(self, sql: str, params: Sequence[Any] = ()) -> dict | None:
+        return self.db.row(sql, params)
 
     # ---- workspace settings --------------------------------------------------
 
@@ -120,19 +133,17 @@ class Store:
         deadline: datetime | None = None, hidden_votes: bool = False,
     ) -> int | None:
         """The new round's id, or None when that channel already has its daily round for the date."""
-        try:
-            cursor = self.db.execute(
-                """INSERT INTO rounds (platform, workspace, channel, kind, question_id, level, owner,
-                       daily_date, timezone, hidden_votes, posted_at, deadline)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (place.platform, place.workspace, place.channel, kind, question_id, level, owner,
-                 daily_date, timezone, int(hidden_votes), iso(now), iso(deadline) if deadline else None),
-            )
-        except sqlite3.IntegrityError:
-            if kind == "daily":
-                return None
-            raise
-        return cursor.lastrowid
+        # The only unique key a new round can hit is rounds_one_daily (ids are generated): DO NOTHING there
+        # returns no row, without an error that would abort an enclosing PostgreSQL transaction.
+        row = self.db.row(
+            """INSERT INTO rounds (platform, workspace, channel, kind, question_id, level, owner,
+                   daily_date, timezone, hidden_votes, posted_at, deadline)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT DO NOTHING RETURNING id""",
+            (place.platform, place.workspace, place.channel, kind, question_id, level, owner,
+             daily_date, timezone, int(hidden_votes), iso(now), iso(deadline) if deadline else None),
+        )
+        return row["id"] if row else None
 
     def round(self, round_id: int) -> Round | None:
         cached = self._rounds.get(round_id)
@@ -167,7 +178,7 @@ class Store:
 
     def open_channel_rounds(self) -> list[Round]:
         rows = self.rows(
-            "SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('daily', 'post') ORDER BY deadline, id"
+            "SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('daily', 'post') ORDER BY deadline NULLS FIRST, id"
         )
         return [Round.from_row(r) for r in rows]
 
@@ -258,14 +269,16 @@ class Store:
             """INSERT INTO scores (platform, workspace, week, user_id, name, points, correct, answered)
                VALUES (?, ?, ?, ?, ?, ?, ?, 1)
                ON CONFLICT (platform, workspace, week, user_id) DO UPDATE SET name = excluded.name,
-                   points = points + excluded.points, correct = correct + excluded.correct, answered = answered + 1""",
+                   points = scores.points + excluded.points, correct = scores.correct + excluded.correct,
+                   answered = scores.answered + 1""",
             (platform, workspace, week, user_id, name, points, int(correct)),
         )
         self.db.execute(
             """INSERT INTO members (platform, workspace, user_id, name, points, correct, answered)
                VALUES (?, ?, ?, ?, ?, ?, 1)
                ON CONFLICT (platform, workspace, user_id) DO UPDATE SET name = excluded.name,
-                   points = points + excluded.points, correct = correct + excluded.correct, answered = answered + 1""",
+                   points = members.points + excluded.points, correct = members.correct + excluded.correct,
+                   answered = members.answered + 1""",
             (platform, workspace, user_id, name, points, int(correct)),
         )
 
@@ -279,7 +292,8 @@ class Store:
         )
         if winners:
             self.db.execute(
-                f"""UPDATE members SET streak = streak + 1, best_streak = MAX(best_streak, streak + 1)
+                f"""UPDATE members SET streak = streak + 1,
+                    best_streak = CASE WHEN streak + 1 > best_streak THEN streak + 1 ELSE best_streak END
                     WHERE platform = ? AND workspace = ? AND user_id IN ({marks})""",
                 (platform, workspace, *winners),
             )
@@ -363,7 +377,7 @@ class Store:
             """INSERT INTO cards (platform, workspace, user_id, question_id, state, due, reviews, last_rating)
                VALUES (?, ?, ?, ?, ?, ?, 1, ?)
                ON CONFLICT (platform, workspace, user_id, question_id) DO UPDATE SET state = excluded.state,
-                   due = excluded.due, reviews = reviews + 1, last_rating = excluded.last_rating""",
+                   due = excluded.due, reviews = cards.reviews + 1, last_rating = excluded.last_rating""",
             (platform, workspace, user_id, question_id, state, iso(due), rating),
         )
 

@@ -1,8 +1,16 @@
-"""Shared fixtures: a fake clock, a real SQLite file per test, and an engine over a small bank."""
+"""Shared fixtures: a fake clock, a real database per test, and an engine over a small bank.
+
+The database is a SQLite file; a module marked `pytestmark = pytest.mark.backends("sqlite", "postgresql")` runs
+each of its tests on both, the PostgreSQL one in a fresh database of a server the session starts itself
+(tests/pg.py). Without a server to start, the PostgreSQL runs skip, saying why (STUDYBOT_REQUIRE_PG=1, as in
+CI, makes that a failure).
+"""
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -46,15 +54,66 @@ def mini_bank():
     return load_bank(DATA / "mini_bank.yaml")
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run the module's store/engine tests on each database "
+                            "(sqlite, postgresql)")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", marker.args or BACKENDS)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from tests import pg
+
+    try:
+        server = pg.start()
+    except pg.Unavailable as error:
+        if os.environ.get("STUDYBOT_REQUIRE_PG") == "1":
+            pytest.fail(f"STUDYBOT_REQUIRE_PG=1 but {error}", pytrace=False)
+        pytest.skip(str(error))
+    server.tune(pg.TUNING_FOR_TESTS)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "studybot.db")
+def backend() -> str:
+    """The database under test: "sqlite" unless the module is marked with `backends`."""
+    return "sqlite"
+
+
+@pytest.fixture
+def database(backend: str, tmp_path: Path, request):
+    """What Store.open takes for this test: a SQLite file in tmp_path, or the URL of a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        yield tmp_path / "studybot.db"
+        return
+    server = request.getfixturevalue("pg_server")
+    name = server.create_database()
+    yield server.url(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+def store(database):
+    s = Store.open(database)
     yield s
     s.close()
 
 
 def make_engine(store: Store, bank, clock, **settings) -> QuizEngine:
-    settings.setdefault("db_path", Path(store.db.execute("PRAGMA database_list").fetchone()[2]))
+    if store.path is not None:
+        settings.setdefault("db_path", store.path)
+    else:  # PostgreSQL: db_path only places the charts directory
+        settings.setdefault("db_url", store.db.url)
+        settings.setdefault("db_path", Path(tempfile.mkdtemp(prefix="studybot-charts-")) / "studybot.db")
     return build_engine(store, bank, Settings(**settings), clock=clock, rng=random.Random(7))
 
 

@@ -174,8 +174,8 @@ def test_three_processes_started_together_all_come_up(tmp_path):
         assert [proc.returncode for proc in procs] == [0, 0, 0], [err for _, err in results]
         assert all("studybot console" in out for out, _ in results)
         with sqlite3.connect(tmp_path / "studybot.db") as conn:
-            names = [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")]
-            assert names and len(names) == len(set(names))  # each migration applied exactly once
+            versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations")]
+            assert versions and len(versions) == len(set(versions))  # each migration applied exactly once
 
 
 # ---- the console ---------------------------------------------------------------------------------

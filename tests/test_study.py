@@ -6,6 +6,7 @@ import struct
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
 from fsrs import Rating
 
 from bot.clock import UTC, parse_iso
@@ -14,6 +15,8 @@ from bot.grading import grade_question
 from bot.models import Place
 from bot.study import rating_for, topic_weight
 from tests.conftest import member
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both databases
 
 ALICE = member("alice")
 

@@ -1,0 +1,154 @@
+"""A throwaway PostgreSQL server for the tests and the benchmarks, started by them, on this machine only.
+
+Tried in order:
+1. STUDYBOT_TEST_PG_URL: a server someone already runs (an admin URL; databases are made and dropped in it);
+2. PyPI's `pgserver` (a dev dependency): PostgreSQL's binaries inside its wheel, a Unix socket in the data dir;
+3. Debian's `postgresql` package (`apt-get install postgresql`): initdb and pg_ctl on a temporary directory,
+   listening on 127.0.0.1 and a free port, run as the `postgres` user when we are root.
+
+`start()` raises Unavailable, with the reasons, when none works: the PostgreSQL tests then skip (or fail, with
+STUDYBOT_REQUIRE_PG=1, as CI sets it).
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+TUNING_FOR_TESTS = {  # throwaway data: durability buys nothing, and every test makes a database
+    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+}
+
+
+class Unavailable(Exception):
+    """No PostgreSQL server could be started; the message says what was tried."""
+
+
+class Server:
+    """One running server: URLs to its databases, fresh databases, and how to stop it."""
+
+    def __init__(self, url_for, stop, bin_dir: Path | None, how: str) -> None:
+        self._url_for = url_for
+        self._stop = stop
+        self.bin_dir = bin_dir  # pg_dump and friends of the server's own version, when known
+        self.how = how
+        self._names = itertools.count(1)
+
+    def url(self, dbname: str = "postgres") -> str:
+        return self._url_for(dbname)
+
+    def admin(self):
+        import psycopg
+
+        return psycopg.connect(self.url("postgres"), autocommit=True)
+
+    def tune(self, settings: dict[str, str]) -> None:
+        with self.admin() as conn:
+            for name, value in settings.items():
+                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            conn.execute("SELECT pg_reload_conf()")
+
+    def create_database(self, prefix: str = "studybot_test", template: str = "template0") -> str:
+        name = f"{prefix}_{os.getpid()}_{next(self._names)}"
+        with self.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with self.admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        self._stop()
+
+
+def start(base: Path | None = None) -> Server:
+    reasons = []
+    url = os.environ.get("STUDYBOT_TEST_PG_URL", "").strip()
+    if url:
+        return _external(url)
+    for attempt in (_pgserver, _debian):
+        try:
+            return attempt(base)
+        except Unavailable as error:
+            reasons.append(str(error))
+        except Exception as error:  # noqa: BLE001 - any failure to start means: try the next way
+            reasons.append(f"{attempt.__name__.strip('_')}: {type(error).__name__}: {error}")
+    raise Unavailable("no PostgreSQL server could be started: " + "; ".join(reasons))
+
+
+def _external(url: str) -> Server:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    parts = conninfo_to_dict(url)
+
+    def url_for(dbname: str) -> str:
+        return make_conninfo(**{**parts, "dbname": dbname})
+
+    return Server(url_for, lambda: None, None, "STUDYBOT_TEST_PG_URL")
+
+
+def _pgserver(base: Path | None) -> Server:
+    try:
+        import pgserver
+    except ImportError:
+        raise Unavailable("pgserver: not installed (pip install pgserver)") from None
+    data = Path(tempfile.mkdtemp(prefix="sb-pg-", dir=base))
+    server = pgserver.get_server(data, cleanup_mode="delete")
+    uri = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket dir>
+    prefix, _, query = uri.partition("?")
+    root = prefix.rsplit("/", 1)[0]
+
+    def url_for(dbname: str) -> str:
+        return f"{root}/{dbname}?{query}"
+
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    return Server(url_for, server.cleanup, Path(POSTGRES_BIN_PATH), "pgserver")
+
+
+def _debian(base: Path | None) -> Server:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    found = shutil.which("initdb")
+    bin_dir = Path(candidates[0]).parent if candidates else Path(found).parent if found else None
+    if bin_dir is None:
+        raise Unavailable("debian: no initdb (apt-get install postgresql)")
+    data = Path(tempfile.mkdtemp(prefix="sb-pgd-", dir=base))
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        import pwd
+
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            raise Unavailable("debian: running as root and there is no postgres user to run the server as") from None
+        os.chown(data, user.pw_uid, user.pw_gid)  # (its parent must let postgres through: /tmp by default)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "postgres", "--auth=trust",
+                    "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True, text=True, timeout=120)
+    subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-l", str(data / "log"), "-w",
+                    "-o", f"-h 127.0.0.1 -p {port} -k {data}", "start"],
+                   check=True, capture_output=True, text=True, timeout=120)
+
+    def stop() -> None:
+        subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(data, ignore_errors=True)
+
+    def url_for(dbname: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{port}/{dbname}"
+
+    return Server(url_for, stop, bin_dir, "debian")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,101 @@
+"""The database commands on PostgreSQL: STUDYBOT_DB as a URL, backup through pg_dump, export through bot.db."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, load_settings
+from bot.events import ChoiceMade
+from bot.models import Member, Place
+from bot.store import Store
+from tests.conftest import make_engine
+
+PASSWORD = "s3cret-word"  # the test server trusts everyone; the password is there to be kept out of sight
+
+
+def with_password(url: str) -> str:
+    return re.sub(r"://postgres:?@", f"://postgres:{PASSWORD}@", url, count=1)
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    name = pg_server.create_database()
+    yield with_password(pg_server.url(name))
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def played(pg_url, mini_bank, clock, tmp_path, monkeypatch):
+    """A database with one revealed round: a right answer, and a member whose name a spreadsheet would run."""
+    store = Store.open(pg_url)
+    engine = make_engine(store, mini_bank, clock, reveal_after=3600)
+    place = Place("console", "local", "console")
+    [post] = engine.rounds.post_round(place, "basic")
+    question = engine.bank.get(store.round(post.round_id).question_id)
+    engine.handle(ChoiceMade(Member("console", "console:ann", "=HYPERLINK(1)"), question.correct,
+                             round_id=post.round_id))
+    engine.handle(ChoiceMade(Member("console", "console:bo", "bo"), question.correct % 2 + 1, round_id=post.round_id))
+    clock.advance(hours=1)
+    engine.rounds.reveal(post.round_id)
+    store.close()
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    monkeypatch.setenv("STUDYBOT_DB", pg_url)
+    monkeypatch.setenv("STUDYBOT_QUESTIONS", str(mini_bank_path()))
+    return question
+
+
+def mini_bank_path():
+    from tests.conftest import DATA
+
+    return DATA / "mini_bank.yaml"
+
+
+def test_the_url_is_the_database_and_its_password_a_secret(pg_url):
+    settings = load_settings({"STUDYBOT_DB": pg_url}, dotenv=None)
+    assert settings.db_url == pg_url and settings.database == pg_url
+    assert PASSWORD in settings.secrets()
+    assert load_settings({"STUDYBOT_DB": "data/bot.db"}, dotenv=None).database.name == "bot.db"
+    with pytest.raises(ConfigError) as bad:
+        load_settings({"STUDYBOT_DB": f"postgresql://u:{PASSWORD}@h/db?nosuchoption=1&&"}, dotenv=None)
+    assert PASSWORD not in str(bad.value)
+
+
+def test_export_csv_reads_postgresql(played, tmp_path, capsys):
+    assert main(["export", "--csv", str(tmp_path / "out")]) == 0
+    with (tmp_path / "out" / "answers.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["name"] for r in rows] == ["'=HYPERLINK(1)", "bo"]  # spreadsheet-safe, as on SQLite
+    assert [r["correct"] for r in rows] == ["1", "0"] and rows[0]["level"] == "basic"
+    assert "members.csv: 2 rows" in capsys.readouterr().out
+
+
+def test_leaderboard_and_anki_read_postgresql(played, tmp_path, capsys):
+    assert main(["leaderboard", "--all"]) == 0
+    assert "=HYPERLINK(1)" in capsys.readouterr().out
+    assert main(["export", "--anki", str(tmp_path / "bo.apkg"), "--member", "console:bo"]) == 0
+    assert "1 notes" in capsys.readouterr().out
+
+
+def test_backup_runs_pg_dump(played, pg_server, tmp_path, monkeypatch, capsys):
+    if pg_server.bin_dir is None:
+        pytest.skip("no pg_dump of the server's version known")
+    monkeypatch.setenv("PATH", f"{pg_server.bin_dir}:/usr/bin:/bin")
+    assert main(["backup", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    [dump] = tmp_path.glob("studybot-*.dump")
+    assert dump.read_bytes()[:5] == b"PGDMP" and str(dump) in out and "pg_restore" in out
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_backup_without_pg_dump_gives_the_command_without_the_password(played, tmp_path, monkeypatch, capsys):
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["backup", str(tmp_path / "b.dump")]) == 2
+    err = capsys.readouterr().err
+    assert "pg_dump --format=custom --file=" in err and "--username=postgres" in err and "--dbname=" in err
+    assert PASSWORD not in err
+    assert not (tmp_path / "b.dump").exists()
