@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-SUBCOMMANDS = ("post", "leaderboard", "stats", "review", "setup", "help")
+SUBCOMMANDS = ("post", "leaderboard", "stats", "review", "setup", "dashboard", "help")
 ADMIN_ONLY = ("post", "setup")
 MAX_COMMAND = 500
 
@@ -48,6 +48,11 @@ def parse(text: str, levels: tuple[str, ...]) -> Command:
         if rest and rest != ("team",):
             raise CommandError("Use `/quiz stats` for your own record or `/quiz stats team` for the team's weak topics.")
         return Command("stats", args=rest)
+    if head == "dashboard":
+        if rest and tuple(w.lower() for w in rest) != ("revoke",):
+            raise CommandError("Use `/quiz dashboard` for your private link, or `/quiz dashboard revoke` (admins) "
+                               "to make every link given out so far stop working.")
+        return Command("dashboard", args=tuple(w.lower() for w in rest))
     return Command(head, args=rest)
 
 

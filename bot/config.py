@@ -50,6 +50,7 @@ class Settings:
     judge_url: str | None = None  # optional model judge: an OpenAI-compatible chat-completions base URL
     judge_model: str | None = None
     judge_api_key: str | None = None
+    public_url: str | None = None  # where people reach the HTTP port, for dashboard links (bot/dashboard_links.py)
 
     @property
     def database(self) -> Path | str:
@@ -177,6 +178,7 @@ _PARSERS = {
     "STUDYBOT_JUDGE_URL": ("judge_url", _optional(lambda t: _http_url(t))),
     "STUDYBOT_JUDGE_MODEL": ("judge_model", _optional(str.strip)),
     "STUDYBOT_JUDGE_API_KEY": ("judge_api_key", _optional(str.strip)),
+    "STUDYBOT_PUBLIC_URL": ("public_url", _optional(lambda t: _public_url(t))),
 }
 
 
@@ -229,6 +231,19 @@ def _url_password(url: str | None) -> str | None:
     from bot.db import url_password
 
     return url_password(url)
+
+
+def _public_url(text: str) -> str:
+    """The dashboard's URL base as people reach it: http(s), a host, no query or fragment."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"{text.strip()[:80]!r} is not an http:// or https:// base URL such as https://quiz.example.com")
+    return text.strip().rstrip("/")
 
 
 def _token(text: str, prefix: str) -> str:

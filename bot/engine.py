@@ -18,6 +18,7 @@ from bot.channel_setup import Workspaces, apply_setup
 from bot.clock import Clock
 from bot.commands import ADMIN_ONLY, Command, CommandError, parse
 from bot.config import Settings
+from bot.dashboard_links import DashboardLinks
 from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, WrittenAnswer
 from bot.models import Bank, ChannelSettings, Member, Place, RoundKind
 from bot.rounds import EngineEvents, Rounds, SettingsChanged
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 class QuizEngine:
     def __init__(self, store: Store, bank: Bank, settings: Settings, clock: Clock, events: EngineEvents,
-                 workspaces: Workspaces, rounds: Rounds, boards: Boards, study: Study) -> None:
+                 workspaces: Workspaces, rounds: Rounds, boards: Boards, study: Study, *,
+                 dashboards: DashboardLinks | None = None) -> None:
         self.store = store
         self.workspaces = workspaces
         self.bank = bank
@@ -39,6 +41,7 @@ class QuizEngine:
         self.rounds = rounds
         self.boards = boards
         self.study = study
+        self.dashboards = dashboards or DashboardLinks(store, settings, clock)  # /quiz dashboard's private links
 
     @property
     def metrics(self):  # the rounds' metrics: one set per runtime
@@ -92,6 +95,8 @@ class QuizEngine:
             return self.review(ev.member, ev.place, command.args)
         if command.name == "setup":
             return self.setup(ev.place, command.args, private)
+        if command.name == "dashboard":
+            return self.dashboards.command(ev.member, ev.place, admin, command.args)
         return [private(o.Help(self.bank.levels, ev.place.platform))]
 
     def setup(self, place: Place, args: tuple[str, ...], private) -> list[Outgoing]:

@@ -13,6 +13,7 @@ from bot.boards import Boards
 from bot.channel_setup import Workspaces
 from bot.clock import Clock, system_clock
 from bot.config import Settings
+from bot.dashboard_links import DashboardLinks
 from bot.engine import QuizEngine
 from bot.judge import Judge
 from bot.metrics import Metrics
@@ -80,7 +81,8 @@ def build_engine(store: Store, bank: Bank, settings: Settings, *, clock: Clock =
     study = Study(store, bank, clock, workspaces.settings_for)
     rounds = Rounds(store, bank, workspaces.settings_for, events, study, clock, rng, metrics, grader)
     boards = Boards(store, bank, workspaces.settings_for, clock, settings.db_path.resolve().parent / "charts")
-    return QuizEngine(store, bank, settings, clock, events, workspaces, rounds, boards, study)
+    dashboards = DashboardLinks(store, settings, clock)
+    return QuizEngine(store, bank, settings, clock, events, workspaces, rounds, boards, study, dashboards=dashboards)
 
 
 class Runtime:

@@ -177,6 +177,8 @@ def help_text(levels: Sequence[str], platform: str = "discord") -> str:
             "- `/quiz stats`: your record: answered, correct, streak, by level and topic. `/quiz stats team`: the team's weak topics (admins).",
             "- `/quiz review`: your next question due for review (spaced repetition). `/quiz review remind on|off`: a daily reminder.",
             "- `/quiz setup`: channel, time, days, timezone, reveal delay, hidden votes (admins).",
+            "- `/quiz dashboard`: a private link to the web dashboard (admins: the team's pages; members: their own). "
+            "`/quiz dashboard revoke`: every link given out so far stops working (admins).",
             "- `/quiz help`: this message.",
             HOW_TO_ANSWER.get(platform, HOW_TO_ANSWER["discord"]),
         ]

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 Run = Callable[[discord.Interaction, str], Awaitable[None]]
 
-FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "help")
+FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "dashboard", "help")
 MAX_SUBCOMMANDS = 25  # Discord's limit per command
 _NAME = re.compile(r"^[-_\w]{1,32}$")
 SETUP_OPTIONS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open")
@@ -39,6 +39,8 @@ def command_text(name: str, options: Mapping[str, object] | None = None) -> str:
         return " ".join(["setup", *(shlex.quote(p) for p in pairs)])
     if name == "stats":
         return "stats team" if options.get("team") else "stats"
+    if name == "dashboard":
+        return "dashboard revoke" if options.get("revoke") else "dashboard"
     if name == "review":
         return f"review remind {options['remind']}" if options.get("remind") else "review"
     return " ".join([name, *(str(v) for v in options.values())])
@@ -92,6 +94,7 @@ def build_quiz(levels: tuple[str, ...], run: Run) -> app_commands.Group:
     quiz.add_command(_stats(run))
     quiz.add_command(_review(run))
     quiz.add_command(_setup(run))
+    quiz.add_command(_dashboard(run))
     quiz.add_command(app_commands.Command(name="help", description="What the /quiz commands do",
                                           callback=_fixed(run, "help")))
     return quiz
@@ -163,6 +166,15 @@ def _setup(run: Run) -> app_commands.Command:
 
     return app_commands.Command(name="setup", description="Channel, time, days, time zone, reveal delay (admins)",
                                 callback=setup)
+
+
+def _dashboard(run: Run) -> app_commands.Command:
+    @app_commands.describe(revoke="Make every dashboard link given out so far stop working (admins)")
+    async def dashboard(interaction: discord.Interaction, revoke: bool = False) -> None:
+        await run(interaction, command_text("dashboard", {"revoke": revoke}))
+
+    return app_commands.Command(name="dashboard", description="A private link to the web dashboard",
+                                callback=dashboard)
 
 
 def tree_hash(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> str:

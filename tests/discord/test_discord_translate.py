@@ -8,7 +8,7 @@ import discord
 import pytest
 from discord_standin import sample
 
-from adapters.discord.commands import command_text, raw_command_text, usable_levels
+from adapters.discord.commands import FIXED, MAX_SUBCOMMANDS, command_text, raw_command_text, usable_levels
 from adapters.discord.translate import choice_of
 from adapters.discord.views import form_text
 from bot.commands import parse
@@ -46,7 +46,7 @@ def test_an_unknown_subcommand_is_read_from_the_raw_payload():
 
 def test_levels_that_cannot_be_subcommands_are_skipped():
     assert usable_levels(("Basic", "help", "two words", "x" * 33, "prompt-engineering")) == ["basic", "prompt-engineering"]
-    assert len(usable_levels(tuple(f"level{i}" for i in range(40)))) == 25 - 7
+    assert len(usable_levels(tuple(f"level{i}" for i in range(40)))) == MAX_SUBCOMMANDS - len(FIXED) == 25 - 8
 
 
 @pytest.mark.parametrize(("emoji", "choice"), [
