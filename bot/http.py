@@ -27,9 +27,13 @@ def health_routes(health: HealthCheck, metrics: Metrics) -> list[web.RouteDef]:
     return [web.get("/healthz", healthz), web.get("/metrics", metrics_view)]
 
 
-async def start_health_server(port: int, health: HealthCheck, metrics: Metrics, host: str = "0.0.0.0") -> web.AppRunner:
+async def start_health_server(port: int, health: HealthCheck, metrics: Metrics, host: str = "0.0.0.0",
+                              mount: Callable[[web.Application], None] | None = None) -> web.AppRunner:
+    """Serve /healthz and /metrics; `mount` adds more to the app before it starts (the dashboard)."""
     app = web.Application()
     app.add_routes(health_routes(health, metrics))
+    if mount is not None:
+        mount(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -123,13 +123,16 @@ class Runtime:
         return 0
 
     async def _start_http(self) -> None:
+        from bot.dashboard import mount_dashboard
         from bot.http import start_health_server
 
         slack = self.adapters.get("slack")
         if slack is not None and getattr(slack, "web_app", None) is not None:
             slack.add_health_routes(self.health, self.metrics)  # type: ignore[attr-defined]
+            mount_dashboard(slack.web_app, self.engine)  # type: ignore[attr-defined]
         elif self.settings.http_port:
-            self.http = await start_health_server(self.settings.http_port, self.health, self.metrics)
+            self.http = await start_health_server(self.settings.http_port, self.health, self.metrics,
+                                                  mount=lambda app: mount_dashboard(app, self.engine))
 
     async def shutdown(self) -> None:
         """Stop taking events, let in-flight work finish, close the database."""

@@ -97,7 +97,7 @@ def test_the_wheel_holds_every_module_and_the_bank(installed):
     assert bank_there == "True"
     tracked = subprocess.run(["git", "ls-files", "bot", "adapters"], cwd=REPO, capture_output=True, text=True).stdout
     site_dir = Path(where).parent.parent
-    missing = [f for f in tracked.split() if f.endswith((".py", ".yaml", ".txt")) and not (site_dir / f).exists()]
+    missing = [f for f in tracked.split() if f.endswith((".py", ".yaml", ".txt", ".html", ".css")) and not (site_dir / f).exists()]
     assert missing == []
 
 
