@@ -16,6 +16,8 @@ from bot.events import CommandInvoked, Kind
 from bot.models import Member, Place
 from tests.conftest import make_engine, member
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # the store-backed tests run on both
+
 ALICE, BOB = member("alice"), member("bob")
 TEAM = Place("console", "local", "console")
 
