@@ -37,7 +37,7 @@ TARGET = {"good": 1.0, "partial": 0.5, "wrong": 0.0}
 RANK = {"good": 2, "partial": 1, "wrong": 0}
 KEY_POINT_PRECISION_AIM = 0.93  # the found threshold is the lowest that keeps this precision on the training folds
 RIDGE_POINTS, RIDGE_SCORE = 1.0, 0.5
-NO_INTERCEPT = False
+MARGIN = 6  # score_features(): the right-choice margin, the one signed feature
 
 
 @dataclass
@@ -103,8 +103,9 @@ def probabilities(ex: Example, weights) -> list[float]:
 
 
 def fit(examples: list[Example], open_ended: bool, bands: tuple[float, float] | None = None) -> Model:
-    """Fits the key point model, the score weights and (unless given) the bands. With bands given (open-ended
-    grading shares the multiple-choice bands), a scale of the score weights is fitted instead."""
+    """Fits the key point model, the score weights (over the signals grading.SCORE_FEATURES_* allow, chosen by this
+    script's cross-validation) and the bands. With bands given (open-ended grading shares the multiple-choice
+    bands), the fitted score is mapped onto them by an increasing affine map, which keeps every verdict."""
     x, y, contradicted = point_rows(examples)
     w = logistic(x, y, RIDGE_POINTS)
     p = np.where(contradicted, 0.0, 1 / (1 + np.exp(-x @ w)))
@@ -115,16 +116,15 @@ def fit(examples: list[Example], open_ended: bool, bands: tuple[float, float] | 
             found_at = float(t)
             break
     features = np.array([grading.score_features(ex.signals, ex.anchors, w) for ex in examples])
-    if open_ended:  # no choices: the right-choice terms are left out
-        features[:, [3, 5]] = 0.0
+    used = np.zeros(features.shape[1], dtype=bool)
+    used[list(grading.SCORE_FEATURES_OPEN if open_ended else grading.SCORE_FEATURES_CHOICE)] = True
     target = np.array([TARGET[ex.label] for ex in examples])
     penalty = np.eye(features.shape[1]) * RIDGE_SCORE
-    penalty[0, 0] = 0.0
+    penalty[0, 0] = penalty[1, 1] = 0.0  # the intercept and the on-topic level (an intercept that fades to 0 off topic)
     signed = np.zeros(features.shape[1], dtype=bool)
-    signed[5] = True  # the choice margin may push either way
+    signed[[0, MARGIN]] = True  # the intercept and the choice margin may push either way
     # evidence may only raise the score: a feature whose weight comes out negative is left out and the rest refitted
-    active = np.ones(features.shape[1], dtype=bool)
-    active[0] = not NO_INTERCEPT
+    active = used.copy()
     while True:
         x = features * active
         sw = np.linalg.solve(x.T @ x + penalty + np.diag(~active * 1.0), x.T @ target)
@@ -133,8 +133,9 @@ def fit(examples: list[Example], open_ended: bool, bands: tuple[float, float] | 
             break
         active[negative] = False
     sw = sw * active
-    scores = np.clip(features @ sw, 0, 1)
     labels = [ex.label for ex in examples]
+    gated = features[:, 1] < 3 * grading.ON_TOPIC_FROM
+    scores = np.where(gated, 0.0, np.clip(features @ sw, 0, 1))
 
     def value(scores: np.ndarray, good_at: float, partial_at: float) -> float:
         verdicts = ["good" if s >= good_at else "partial" if s >= partial_at else "wrong" for s in scores]
@@ -142,17 +143,19 @@ def fit(examples: list[Example], open_ended: bool, bands: tuple[float, float] | 
         passed = sum((v == "good") == (lab == "good") for v, lab in zip(verdicts, labels))
         return exact + 0.5 * passed
 
-    if bands is not None:
-        raw = features @ sw
-        scale = max(np.arange(0.5, 2.0, 0.02), key=lambda a: (value(np.clip(a * raw, 0, 1), *bands), -abs(a - 1)))
-        return Model(tuple(map(float, w)), found_at, tuple(float(v * scale) for v in sw), *bands)
     best = (-1.0, 0.0, 0.0)
     for good_at in np.arange(0.30, 0.90, 0.01):
         for partial_at in np.arange(0.05, good_at, 0.01):
             v = value(scores, good_at, partial_at)
             if v > best[0] + 1e-9:
                 best = (v, float(good_at), float(partial_at))
-    return Model(tuple(map(float, w)), found_at, tuple(map(float, sw)), best[1], best[2])
+    good_at, partial_at = best[1], best[2]
+    if bands is not None:  # one set of bands for every question: map this mode's bands onto the given ones
+        scale = (bands[0] - bands[1]) / (good_at - partial_at)
+        sw = sw * scale
+        sw[0] += bands[0] - scale * good_at
+        good_at, partial_at = bands
+    return Model(tuple(map(float, w)), found_at, tuple(map(float, sw)), good_at, partial_at)
 
 
 def predict(model: Model, ex: Example) -> tuple[float, str, list[bool]]:

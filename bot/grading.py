@@ -17,11 +17,13 @@ The method, the fitted figures and what the grader cannot see: docs/grading.md. 
    point's attribute next to the other term the question names: "ROUGE is precision-based").
 4. A logistic model turns the key point signals into a probability; a key point is *found*
    when that probability reaches KEY_POINT_FOUND and no contradiction cancels it.
-5. The score (0..1) is a fitted weighted sum of: how on topic the answer is, the mean and the best key point
-   probability, its similarity to the right choice and to the model answer (each scaled per question: 0 where
-   the question's wrong choices, graded as answers, stand, 1 where its model answer stands), and the margin of
-   the right choice over the best wrong one (multiple-choice questions). An answer barely more on topic than
-   "I don't know" scores 0. Open-ended questions use their own weights (no choices), scaled to the same bands.
+5. The score (0..1) is a least-squares fit (good = 1, partial = 0.5, wrong = 0) over few signals, each scaled per
+   question (0 where the question's wrong choices, graded as answers, stand, 1 where its model answer stands): how
+   on topic the answer is (a level that fades to 0 towards "I don't know"), the mean key point probability, the
+   model-answer similarity, and the margin of the right choice over the best wrong one (multiple-choice questions).
+   Leave-one-question-out cross-validation chose these few (SCORE_FEATURES_*); the fit keeps every weight but the
+   margin's non-negative, so more evidence never lowers the score. An answer barely more on topic than "I don't
+   know" scores 0. Open-ended questions use their own weights (no choices), mapped onto the same bands.
 6. The verdict follows fixed bands on that score alone: good >= GOOD_AT, partial >=
    PARTIAL_AT, else wrong. A wrong verdict earns no points (points_for).
 
@@ -59,13 +61,17 @@ ECHO_SIMILARITY = 92  # a unit this close to the question text (or a choice) is 
 # words anywhere, soft word match]
 KEY_POINT_WEIGHTS = (-2.998, 1.245, 2.357, 0.294, 1.321, 2.543)
 KEY_POINT_FOUND = 0.79  # probability from which a key point counts as made (chosen for precision)
-# score: weights over score_features(): [1, mean key point probability, best key point probability, right-choice
-# similarity, model-answer similarity (those four scaled per question between its floor and its model answer),
-# right-choice margin over the wrong ones, contradicted share]
-SCORE_WEIGHTS_CHOICE = (0.477, 0.495, 0.03, 0.0, 0.0, 0.661, 0.0)
-SCORE_WEIGHTS_OPEN = (0.046, 0.575, 0.325, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
+# score: a least-squares fit (good = 1, partial = 0.5, wrong = 0) over score_features(): [1, on topic, mean key point
+# probability, best key point probability, right-choice similarity, model-answer similarity (those four scaled per
+# question between its floor and its model answer), right-choice margin over the wrong ones, -contradicted share].
+# Leave-one-question-out cross-validation chose the features a mode may use (SCORE_FEATURES_CHOICE / _OPEN);
+# the others carry weight 0.
+SCORE_WEIGHTS_CHOICE = (0.0, 0.468, 0.55, 0.0, 0.0, 0.0, 0.662, 0.0)
+SCORE_WEIGHTS_OPEN = (-0.04, 0.175, 1.022, 0.0, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
+SCORE_FEATURES_CHOICE = (1, 2, 5, 6)  # on topic, mean key point probability, model-answer similarity, margin
+SCORE_FEATURES_OPEN = (1, 2, 5)
 ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
-GOOD_AT, PARTIAL_AT = 0.52, 0.40  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
+GOOD_AT, PARTIAL_AT = 0.52, 0.38  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
 
 STOPWORDS = frozenset(
     """a an the of to in on for by with from at as and or but nor not no is are was were be been being it its
@@ -630,9 +636,9 @@ def _measures(sig: Signals, weights: Sequence[float]) -> tuple[float, float, flo
 
 
 def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] = KEY_POINT_WEIGHTS) -> list[float]:
-    """[1, mean key point probability, best key point probability, right-choice similarity, model-answer
-    similarity] each scaled so that the question's floor is 0 and its model answer is 1; then the right-choice
-    margin over the wrong ones and the share of contradicted key points."""
+    """[1, on topic, mean key point probability, best key point probability, right-choice similarity, model-answer
+    similarity] the last four scaled so that the question's floor is 0 and its model answer is 1; then the
+    right-choice margin over the wrong ones and minus the share of contradicted key points."""
     mine, good = _measures(sig, weights), _measures(anchor.good, weights)
     floors = [_measures(f, weights) for f in anchor.floors]
     scaled = []
@@ -643,7 +649,7 @@ def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] = KEY
     blank = _measures(anchor.floors[-1], weights)
     on_topic = max(0.0, min(1.0, 3 * max((mine[i] - blank[i]) / max(0.05, good[i] - blank[i]) for i in (1, 3))))
     contradicted = sum(1 for c in sig.contradicted if c) / max(1, len(sig.contradicted))
-    return [on_topic, *scaled, sig.choice_margin, -contradicted]
+    return [1.0, on_topic, *scaled, sig.choice_margin, -contradicted]
 
 
 def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] = KEY_POINT_WEIGHTS,
@@ -653,7 +659,7 @@ def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] = KEY
     if not sig.units:
         return 0.0
     features = score_features(sig, anchor, point_weights)
-    if features[0] < 3 * ON_TOPIC_FROM:  # barely more key point or model-answer likeness than "I don't know"
+    if features[1] < 3 * ON_TOPIC_FROM:  # barely more key point or model-answer likeness than "I don't know"
         return 0.0
     if score_weights is None:
         score_weights = SCORE_WEIGHTS_CHOICE if sig.has_right else SCORE_WEIGHTS_OPEN

@@ -15,8 +15,9 @@ ends the call). Requests are capped per UTC day, counted in memory. After BREAK_
 in a row the judge is skipped for BREAK_FOR, so a dead endpoint never holds a reveal up for long.
 On any failure the answer is graded by the built-in grader, and its feedback says so.
 
-The judge's score follows its verdict: wrong is 0; partial lies in PARTIAL_BAND and good in GOOD_BAND,
-placed by the share of key points covered.
+The judge's score follows its verdict: wrong is 0; partial and good lie in the built-in grader's own bands
+(bands(): partial from grading.PARTIAL_AT to just under grading.GOOD_AT, good from GOOD_AT to 1), placed by the
+share of key points covered, so grading.verdict_for(score) is always the judge's verdict.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 
 from bot.clock import UTC, Clock, system_clock
+from bot import grading
 from bot.grading import Grade, grade_question
 from bot.models import Question
 from bot.texts import defang
@@ -55,7 +57,7 @@ BREAK_AFTER, BREAK_FOR = 3, timedelta(minutes=1)
 MAX_SENT_CHARS = 6_000  # of the member's answer; the rest is cut (and the judge is told)
 MAX_FEEDBACK = 300  # characters of the judge's one line
 MAX_MISCONCEPTIONS, MAX_MISCONCEPTION = 5, 300
-PARTIAL_BAND, GOOD_BAND = (0.25, 0.5), (0.6, 1.0)  # inside the built-in grader's verdict bands
+BAND_GAP = 0.01  # the partial band ends this far under grading.GOOD_AT (scores are rounded to 3 places)
 
 SYSTEM_PROMPT = """You grade written answers to LLM-engineering interview questions, as a fair senior interviewer.
 You get the question, a model answer, the numbered key points a good answer makes, and the member's answer
@@ -181,11 +183,17 @@ def _numbers(value: object, name: str, key_points: int) -> tuple[int, ...]:
     return tuple(sorted(value))
 
 
+def bands() -> dict[str, tuple[float, float]]:
+    """The score range of each verdict, derived from the built-in grader's bands (read at call time, so a refit of
+    grading.GOOD_AT / PARTIAL_AT moves them too)."""
+    return {"partial": (grading.PARTIAL_AT, round(grading.GOOD_AT - BAND_GAP, 3)), "good": (grading.GOOD_AT, 1.0)}
+
+
 def score_of(verdict: str, covered: int, key_points: int) -> float:
-    """Wrong is 0; partial and good lie in their bands, placed by the share of key points covered."""
+    """Wrong is 0; partial and good lie in their bands (bands()), placed by the share of key points covered."""
     if verdict == "wrong":
         return 0.0
-    low, high = PARTIAL_BAND if verdict == "partial" else GOOD_BAND
+    low, high = bands()["partial" if verdict == "partial" else "good"]
     share = covered / key_points if key_points else 0.0
     return round(low + (high - low) * share, 3)
 

@@ -2,7 +2,8 @@
 
 The fitting answers (tests/data/graded_answers.yaml and graded_answers_heldout.yaml) are the ones the weights
 were fitted on; benchmarks/grading_fit.py reports the same figures with leave-one-question-out cross-validation.
-The held-out set of issue 11 has its own test, written apart.
+The held-out set of issue 11 (tests/data/grading_heldout.yaml, written apart, never used to fit anything) has its
+own test, which prints both sets' figures and holds the held-out one to the issue's goals.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ RANK = {"wrong": 0, "partial": 1, "good": 2}
 # Regression alarms on the fitting set, a little under what the fitted grader reaches there (docs/grading.md);
 # the goals of issue 11 are measured on the held-out set, by its own test.
 FLOORS = {"exact": 0.70, "pass_fail": 0.85, "pairs": 0.88, "precision": 0.90}
+HELD_OUT = [a for a in yaml.safe_load((DATA / "grading_heldout.yaml").read_text())["answers"]
+            if BANK.get(a["question"]) is not None]
+# The goals of issue 11, on answers never used to fit anything.
+GOALS = {"exact": 0.80, "pass_fail": 0.90, "pairs": 0.90, "precision": 0.90}
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +57,11 @@ def figures(pairs: list[tuple[dict, Grade]]) -> dict:
         if a["question"] == b["question"] and a["label"] != b["label"]:
             total += 1
             ordered += (ga.score - gb.score) * (RANK[a["label"]] - RANK[b["label"]]) > 0
-    marked = [k in a["made"] for a, g in pairs for k, found in enumerate(g.found, 1) if found]
-    made = sum(len(a["made"]) for a, _ in pairs)
-    return {"exact": exact, "pass_fail": pass_fail, "pairs": ordered / total,
-            "precision": sum(marked) / len(marked), "recall": sum(marked) / made,
+    labelled = [(a, g) for a, g in pairs if a.get("made") is not None]
+    marked = [k in a["made"] for a, g in labelled for k, found in enumerate(g.found, 1) if found]
+    made = sum(len(a["made"]) for a, _ in labelled)
+    return {"exact": exact, "pass_fail": pass_fail, "pairs": ordered / max(1, total),
+            "precision": sum(marked) / max(1, len(marked)), "recall": sum(marked) / max(1, made),
             "confusion": dict(Counter(f"{a['label']}->{g.verdict}" for a, g in pairs))}
 
 
@@ -67,6 +73,26 @@ def test_grader_agrees_with_the_fitting_labels(graded, capsys):
               f"precision {result['precision']:.1%} recall {result['recall']:.1%}; {result['confusion']}")
     for name, floor in FLOORS.items():
         assert result[name] >= floor, (name, result[name])
+
+
+def summary(name: str, pairs: list[tuple[dict, Grade]], result: dict) -> str:
+    return (f"{name} ({len(pairs)} answers): exact {result['exact']:.1%}, pass/fail {result['pass_fail']:.1%}, "
+            f"same-question pairs ordered {result['pairs']:.1%}, key points found: precision "
+            f"{result['precision']:.1%} recall {result['recall']:.1%}; {result['confusion']}")
+
+
+@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 61.2% (goal 80%), pass/fail 81.8% "
+                   "(90%), pairs ordered 80.0% (90%); key point precision 92.2% reaches its 90% (docs/grading.md)")
+def test_held_out_figures_reach_the_goals(graded, capsys):
+    """The issue's goals, on the held-out set (never used to fit anything); the fitting set's figures beside it."""
+    assert len(HELD_OUT) >= 200
+    held_out = [(a, grade_question(a["text"], BANK.get(a["question"]))) for a in HELD_OUT]
+    fitting, result = figures(graded), figures(held_out)
+    with capsys.disabled():
+        print("\n" + summary("fitting set (fitted on it)", graded, fitting))
+        print(summary("held-out set (never fitted on)", held_out, result))
+    short = {name: round(result[name], 3) for name, goal in GOALS.items() if result[name] < goal}
+    assert short == {}, f"held-out figures below the goals {GOALS}: {short}"
 
 
 # ---- consistency ----------------------------------------------------------------------------------

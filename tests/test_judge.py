@@ -152,8 +152,9 @@ async def test_reply_in_json_fences_is_accepted(stand_in, question):
 
 
 @pytest.mark.parametrize(("verdict", "covered", "score"), [
-    ("wrong", [1, 2, 3], 0.0), ("partial", [], 0.25), ("partial", [1, 2, 3], 0.5), ("good", [], 0.6),
-    ("good", [1, 2, 3], 1.0),
+    # partial spans grading.PARTIAL_AT (0.38) to just under grading.GOOD_AT (0.52); good spans GOOD_AT to 1
+    ("wrong", [1, 2, 3], 0.0), ("partial", [], grading.PARTIAL_AT),
+    ("partial", [1, 2, 3], round(grading.GOOD_AT - 0.01, 3)), ("good", [], grading.GOOD_AT), ("good", [1, 2, 3], 1.0),
 ])
 def test_score_follows_the_verdict_bands(verdict, covered, score):
     assert score_of(verdict, len(covered), 3) == score
