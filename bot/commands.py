@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-SUBCOMMANDS = ("post", "leaderboard", "stats", "review", "setup", "dashboard", "help")
-ADMIN_ONLY = ("post", "setup")
+SUBCOMMANDS = ("post", "leaderboard", "stats", "review", "setup", "dashboard", "topic", "broken", "help")
+ADMIN_ONLY = ("post", "setup", "broken")
 MAX_COMMAND = 500
 
 
@@ -44,6 +44,8 @@ def parse(text: str, levels: tuple[str, ...]) -> Command:
         return _post(rest, levels)
     if head == "leaderboard":
         return _leaderboard(rest)
+    if head == "topic":
+        return Command("topic", args=(" ".join(rest),) if rest else ())
     if head == "stats":
         if rest and rest != ("team",):
             raise CommandError("Use `/quiz stats` for your own record or `/quiz stats team` for the team's weak topics.")

@@ -1,8 +1,8 @@
 """The engine's front door: commands and answers come in, messages go out.
 
 It never talks to a chat platform. It routes each inbound event to the part that decides:
-`Rounds` (posting, answers, reveals), `Boards` (leaderboards and stats) and `Study` (reviews),
-and owns the per-workspace settings (/quiz setup). Each part is built by the composition root
+`Rounds` (posting, answers, reveals), `Boards` (leaderboards and stats), `Study` (reviews) and `QuestionStatus`
+(/quiz broken), and owns the per-workspace settings (/quiz setup). Each part is built by the composition root
 (bot/runtime.py, build_engine) and handed in, so nothing wires itself into another object.
 """
 
@@ -21,9 +21,11 @@ from bot.config import Settings
 from bot.dashboard_links import DashboardLinks
 from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, WrittenAnswer
 from bot.models import Bank, ChannelSettings, Member, Place, RoundKind
+from bot.question_status import QuestionStatus
 from bot.rounds import EngineEvents, Rounds, SettingsChanged
 from bot.store import Store
 from bot.study import Study
+from bot.topics import closest, match
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 class QuizEngine:
     def __init__(self, store: Store, bank: Bank, settings: Settings, clock: Clock, events: EngineEvents,
                  workspaces: Workspaces, rounds: Rounds, boards: Boards, study: Study, *,
-                 dashboards: DashboardLinks | None = None) -> None:
+                 dashboards: DashboardLinks | None = None, statuses: QuestionStatus | None = None) -> None:
         self.store = store
         self.workspaces = workspaces
         self.bank = bank
@@ -42,6 +44,8 @@ class QuizEngine:
         self.boards = boards
         self.study = study
         self.dashboards = dashboards or DashboardLinks(store, settings, clock)  # /quiz dashboard's private links
+        self.statuses = statuses or QuestionStatus(store, bank, clock)  # /quiz broken
+        self.topics = sorted({q.topic for q in bank.questions}, key=str.casefold)
 
     @property
     def metrics(self):  # the rounds' metrics: one set per runtime
@@ -97,6 +101,10 @@ class QuizEngine:
             return self.setup(ev.place, command.args, private)
         if command.name == "dashboard":
             return self.dashboards.command(ev.member, ev.place, admin, command.args)
+        if command.name == "topic":
+            return self.topic(ev.member, ev.place, command.args[0] if command.args else "", private)
+        if command.name == "broken":
+            return [private(self.statuses.command(ev.member, command.args))]
         return [private(o.Help(self.bank.levels, ev.place.platform))]
 
     def setup(self, place: Place, args: tuple[str, ...], private) -> list[Outgoing]:
@@ -110,6 +118,24 @@ class QuizEngine:
         self.store.save_workspace(updated, "setup", self.clock())
         self.events.emit(SettingsChanged(updated))
         return [private(o.SettingsShown(updated, saved=True))]
+
+    def topic(self, member: Member, place: Place, query: str, private) -> list[Outgoing]:
+        """/quiz topic <topic>: a personal question on the topic the words name (typos forgiven)."""
+        if not query.strip():
+            return [private(o.TopicUsage(tuple(self.topics[:3])))]
+        found = match(query, self.topics)
+        if found.name is None:
+            return [private(o.TopicUnknown(query, found.suggestions))]
+        pool = [q for q in self.bank.questions if q.topic == found.name]
+        return self.rounds.personal_round(member, place, None, pool=pool, what=f"the topic {found.name}")
+
+    def autocomplete(self, what: str, typed: str) -> list[str]:
+        """What Discord's autocomplete offers while a member types: topic names, or question ids (admins)."""
+        if what == "topic":
+            return closest(typed, self.topics)
+        if what == "question":
+            return closest(typed, [q.id for q in self.bank.questions])
+        return []
 
     def recall(self, key: str) -> str | None:
         """A small persistent value for adapters (e.g. the hash of the synced command tree)."""

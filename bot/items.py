@@ -17,7 +17,9 @@ or a personal round (personal, review):
   - a wrong choice nobody picked, with at least 20 answers (a distractor that distracts nobody);
   - possible key error: among the answers of the strong members (the top 27% of members by overall
     accuracy), a wrong choice is picked more often than the keyed one, with at least 10 such answers;
-  - reported: members reported the question (rows in the `question_flags` table, when it exists).
+  - reported: members reported the question (rows in the `question_flags` table, when it exists);
+  - broken: an admin marked it broken (/quiz broken; the `question_status` table), so no pick draws it. Such a
+    question is listed even with no answers.
 
 Answers are scored against the bank's current key, so a key fixed in the bank shows at once;
 a question no longer in the bank is scored as it was stored (answers.correct), and its key is the
@@ -48,7 +50,8 @@ STRONG_SHARE = 0.27  # the upper group of the classical upper-lower item analysi
 
 # Flag kinds, most urgent first: the table lists flagged questions in this order.
 KEY_ERROR, REPORTED, TOO_HARD, NEVER_PICKED, TOO_EASY = "key error", "reported", "too hard", "never picked", "too easy"
-SEVERITY = (KEY_ERROR, REPORTED, TOO_HARD, NEVER_PICKED, TOO_EASY)
+BROKEN = "broken"  # marked by an admin: dealt with already, so listed last
+SEVERITY = (KEY_ERROR, REPORTED, TOO_HARD, NEVER_PICKED, TOO_EASY, BROKEN)
 
 
 class ItemsError(Exception):
@@ -74,6 +77,7 @@ class Item:
     discrimination: float | None = None
     reported: int = 0
     flags: list[Flag] = field(default_factory=list)
+    broken: str | None = None  # marked broken: the reason ("" for none); None when not marked
 
     @property
     def share_correct(self) -> float:
@@ -134,7 +138,13 @@ def analyse(conn: sqlite3.Connection, bank: Bank | None) -> list[Item]:
         if question_id in items:
             items[question_id].reported = count
     _fill(items, responses)
-    return sorted((i for i in items.values() if i.answers), key=_order)
+    for question_id, reason in _broken(conn).items():
+        item = items.get(question_id)
+        if item is None:
+            item = items[question_id] = _new_item(question_id, bank, None)
+        item.broken = reason
+        item.flags.append(Flag(BROKEN, "marked broken" + (f": {reason}" if reason else "")))
+    return sorted((i for i in items.values() if i.answers or i.broken is not None), key=_order)
 
 
 def _stored_keys(rows: list[tuple]) -> dict[str, int]:
@@ -161,6 +171,15 @@ def _reports(conn: sqlite3.Connection) -> Counter:
     if not exists:
         return Counter()
     return Counter(dict(conn.execute("SELECT question_id, COUNT(*) FROM question_flags GROUP BY question_id")))
+
+
+def _broken(conn: sqlite3.Connection) -> dict[str, str]:
+    """Questions an admin marked broken (/quiz broken), with the reason, from `question_status` once it exists."""
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'question_status'").fetchone()
+    if not exists:
+        return {}
+    rows = conn.execute("SELECT question_id, reason FROM question_status WHERE status = 'broken'")
+    return {question_id: reason or "" for question_id, reason in rows}
 
 
 # ---- statistics --------------------------------------------------------------------------------
@@ -258,6 +277,7 @@ def _discrimination_text(item: Item) -> str:
 
 def format_table(items: list[Item]) -> str:
     flagged = sum(1 for i in items if i.flags)
+    answered = sum(1 for i in items if i.answers)
     head = ("question", "level", "answers", "correct", "picks (* = key)", "discr.", "flags")
     rows = [(i.question_id, i.level, str(i.answers), f"{i.share_correct:.0%}", _picks_text(i),
              _discrimination_text(i), "; ".join(f.text for f in i.flags)) for i in items]
@@ -268,7 +288,7 @@ def format_table(items: list[Item]) -> str:
         cells = [row[c].rjust(widths[c]) if c in numeric else row[c].ljust(widths[c]) for c in range(len(widths))]
         return "  ".join([*cells, row[-1]]).rstrip()
 
-    out = [f"{len(items)} question{'s' if len(items) != 1 else ''} answered with a choice, {flagged} flagged.",
+    out = [f"{answered} question{'s' if answered != 1 else ''} answered with a choice, {flagged} flagged.",
            f"discr.: point-biserial correlation with the rest score (blank under {MIN_DISCRIMINATION} answers).",
            "", line(head), line(tuple("-" * len(h) for h in head))]
     out.extend(line(r) for r in rows)

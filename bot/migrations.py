@@ -21,6 +21,7 @@ to m004_rounds_thread and m006_claims) are adopted: each name there counts as it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -174,6 +175,75 @@ migration(
     # balancer the retry may reach another replica. Kept an hour, past Slack's last retry.
     "CREATE TABLE slack_events (event_id TEXT PRIMARY KEY, seen_at TEXT NOT NULL)",
     "CREATE INDEX slack_events_seen ON slack_events (seen_at)",
+)
+
+
+def _rounds_take_mocks(db: Database) -> None:
+    """rounds.kind may be 'mock': its CHECK constraint widened (SQLite cannot alter one: the table is rebuilt)."""
+    kinds = "('daily', 'post', 'personal', 'review', 'mock')"
+    if db.backend == "postgresql":
+        for row in db.rows("""SELECT conname FROM pg_constraint WHERE conrelid = 'rounds'::regclass AND contype = 'c'
+                              AND pg_get_constraintdef(oid) LIKE '%kind%'"""):
+            db.execute(f'ALTER TABLE rounds DROP CONSTRAINT "{row["conname"]}"')
+        db.execute(f"ALTER TABLE rounds ADD CONSTRAINT rounds_kind_check CHECK (kind IN {kinds})")
+        return
+    # SQLite's way (https://www.sqlite.org/lang_altertable.html#otheralter): the table made again from its stored
+    # definition with the wider CHECK, and its rows and indexes put back. No rename: with foreign keys on, SQLite
+    # would point answers' references at the renamed table. Dropping "rounds" leaves answers, round_tallies and
+    # mock_items without parents for a moment; deferred, those checks count again as the rows come back, and
+    # must be settled by COMMIT.
+    table = db.row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rounds'")["sql"]
+    widened, found = re.subn(r"CHECK\s*\(\s*kind\s+IN\s*\([^)]*\)\s*\)", f"CHECK (kind IN {kinds})", table)
+    if found != 1:
+        raise RuntimeError("rounds: cannot find the CHECK on kind to widen")
+    indexes = [r["sql"] for r in db.rows("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rounds' "
+                                         "AND sql IS NOT NULL")]
+    sequence = db.row("SELECT seq FROM sqlite_sequence WHERE name = 'rounds'")
+    db.execute("PRAGMA defer_foreign_keys = ON")  # until this transaction ends
+    db.execute("CREATE TEMP TABLE rounds_before_mocks AS SELECT * FROM rounds")
+    db.execute("DROP TABLE rounds")
+    db.execute(widened)
+    db.execute("INSERT INTO rounds SELECT * FROM temp.rounds_before_mocks")
+    db.execute("DROP TABLE temp.rounds_before_mocks")
+    for statement in indexes:
+        db.execute(statement)
+    if sequence is not None:  # ids are never reused, even those of rounds deleted since
+        seq = sequence["seq"]
+        if db.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'rounds'", (seq,)).rowcount == 0:
+            db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('rounds', ?)", (seq,))
+
+
+migration(
+    7, "mocks",
+    # /quiz setup mock_mc=60s mock_open=5m: a mock interview's time limit per question, in seconds.
+    "ALTER TABLE workspaces ADD COLUMN mock_mc INTEGER NOT NULL DEFAULT 60",
+    "ALTER TABLE workspaces ADD COLUMN mock_open INTEGER NOT NULL DEFAULT 300",
+    # A member's mock interview (bot/mocks.py): questions asked one at a time, each a round of kind 'mock'.
+    # status: open, done (all questions answered) or stopped (/quiz mock stop); plan: JSON list of the formats
+    # to ask ("mc", "open"); tier: the difficulty the next question is drawn at.
+    """CREATE TABLE mocks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
+            user_id TEXT NOT NULL, name TEXT NOT NULL, level TEXT,
+            plan TEXT NOT NULL, tier INTEGER NOT NULL, position INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'open', started_at TEXT NOT NULL, ended_at TEXT)""",
+    # One open mock per member, whatever the races or replicas.
+    "CREATE UNIQUE INDEX mocks_one_open ON mocks (platform, workspace, user_id) WHERE ended_at IS NULL",
+    # Each question of a mock: when it was asked, its deadline, and the result (late: answered after the deadline,
+    # graded but worth 0 in the mock).
+    """CREATE TABLE mock_items (
+            mock_id INTEGER NOT NULL REFERENCES mocks (id), position INTEGER NOT NULL,
+            question_id TEXT NOT NULL, round_id INTEGER NOT NULL REFERENCES rounds (id),
+            asked_at TEXT NOT NULL, deadline TEXT NOT NULL, answered_at TEXT,
+            correct INTEGER, score REAL, late INTEGER, found TEXT, choice INTEGER,
+            PRIMARY KEY (mock_id, position))""",
+    "CREATE INDEX mock_items_round ON mock_items (round_id)",
+    # Questions an admin marked broken (/quiz broken): no pick (daily, /quiz post, personal, mock) draws them.
+    # Members' own reports live elsewhere (question_flags, /quiz flag).
+    """CREATE TABLE question_status (
+            question_id TEXT NOT NULL PRIMARY KEY, status TEXT NOT NULL, reason TEXT,
+            at TEXT NOT NULL, marked_by TEXT)""",
+    run=_rounds_take_mocks,
 )
 
 

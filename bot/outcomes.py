@@ -214,11 +214,56 @@ class ReviewReminder:
     count: int
 
 
+# ---- topics, questions marked broken -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicUsage:
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TopicUnknown:
+    query: str
+    suggestions: tuple[str, ...]  # the closest topic names
+
+
+@dataclass(frozen=True)
+class NoQuestionLeft:
+    """Every question that fits is marked broken (or the bank has none)."""
+
+    what: str  # "that topic", "that level", ...
+
+
+@dataclass(frozen=True)
+class QuestionMarked:
+    question_id: str
+    broken: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BrokenListed:
+    marked: tuple[tuple[str, str | None], ...]  # (question id, reason)
+
+
+@dataclass(frozen=True)
+class UnknownQuestion:
+    query: str
+    suggestions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BrokenUsage:
+    pass
+
+
 Outcome = (
     OpenNeedsWords | PickOutOfRange | PickLocked | AlreadyPicked | EmptyAnswer | AnswerTooLong | AlreadyWrote
     | WrittenSaved | NotYourQuestion | AlreadyAnswered | RoundIsClosed | QuestionAsked | PersonalResult
     | RoundPostedHere | Revealed | WrittenGraded | RoundClosedPost | DirectMessageRefused | CommandProblem | AdminOnly
     | AdminNotice | Help | SettingsShown | SetupProblem | LeaderboardShown | MemberStatsShown | TeamStatsShown
     | ReviewUsage | ReminderSet | NothingDue | ReviewsDue | ReviewReminder
+    | TopicUsage | TopicUnknown | NoQuestionLeft | QuestionMarked | BrokenListed | UnknownQuestion | BrokenUsage
 )
 

@@ -57,6 +57,9 @@ class Hub(Protocol):
     def current_round(self, member: Member, place: Place) -> int | None:
         """The round a bare answer is for, where a platform has no threads or buttons."""
 
+    def autocomplete(self, what: str, typed: str) -> list[str]:
+        """Names to offer while a member types (Discord's autocomplete): "topic" names, or "question" ids."""
+
     def is_round_message(self, platform: str, message_id: str) -> bool:
         """Whether a message (a reaction's target, a thread's root) is a round's post: adapters ask before
         spending an API call on the member's name."""

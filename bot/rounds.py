@@ -157,12 +157,17 @@ class Rounds:
                         to=member, round_id=rnd.id)
 
     def personal_round(self, member: Member, place: Place, level: str | None, kind: RoundKind = RoundKind.PERSONAL,
-                       question: Question | None = None) -> list[Outgoing]:
+                       question: Question | None = None, pool: list[Question] | None = None,
+                       what: str = "that level") -> list[Outgoing]:
+        """A member's own question: `question`, else one drawn from `pool` (default: the level's), never a broken one."""
         now = self.clock()
         if question is None:
+            usable = self.usable(self.bank.of_level(level) if pool is None else pool)
+            if not usable:
+                return [Outgoing(Kind.NOTICE, place, outcome=o.NoQuestionLeft(what), to=member)]
             since = now - timedelta(days=RECENT_DAYS)
             recent = self.store.member_seen(place.platform, place.workspace, member.user_id, since)
-            question = pick_for_member(self.bank.of_level(level), recent, self.rng)
+            question = pick_for_member(usable, recent, self.rng)
         round_id = self.store.create_round(place, kind, question.id, question.level, now, owner=member.user_id)
         return [Outgoing(Kind.PERSONAL, place, outcome=o.QuestionAsked(question, kind), choices=question.choices,
                          round_id=round_id, to=member)]
@@ -181,10 +186,17 @@ class Rounds:
         return [Outgoing(Kind.FEEDBACK, rnd.place, outcome=o.PersonalResult(question, answer.choice, result.grade),
                          round_id=rnd.id, to=member)]
 
+    def usable(self, pool: list[Question]) -> list[Question]:
+        """The questions of `pool` no admin marked broken (/quiz broken)."""
+        broken = self.store.broken_questions()
+        return [q for q in pool if q.id not in broken] if broken else list(pool)
+
     def post_round(self, place: Place, level: str | None, requested_by: Member | None = None) -> list[Outgoing]:
         settings = self.settings_for(place.platform, place.workspace)
         out = self._open_channel_round(Place(place.platform, place.workspace, place.channel), RoundKind.POST, level, settings)
         if requested_by is not None:
+            if not out:  # every question of the level is marked broken
+                return [Outgoing(Kind.NOTICE, place, outcome=o.NoQuestionLeft("that level"), to=requested_by)]
             round_id = out[0].round_id if out else None
             out.append(Outgoing(Kind.NOTICE, place, outcome=o.RoundPostedHere(), to=requested_by, round_id=round_id))
         return out
@@ -200,7 +212,10 @@ class Rounds:
     def _open_channel_round(self, place: Place, kind: RoundKind, level: str | None, settings: ChannelSettings,
                             daily_date: str | None = None) -> list[Outgoing]:
         now = self.clock()
-        pool = self.bank.of_level(level)
+        pool = self.usable(self.bank.of_level(level))
+        if not pool:
+            log.warning("no question of level %s to post in %s: each one is marked broken", level or "any", place.channel)
+            return []
         if not settings.open_questions:  # one-click rounds keep participation high: open-ended only by opt-in
             pool = [q for q in pool if not q.is_open] or pool  # a level of open questions alone still posts
         weights = self.study.topic_weights(place) if self.study and kind is RoundKind.DAILY else None

@@ -125,6 +125,9 @@ class Router:
     def current_round(self, member: Member, place: Place) -> int | None:
         return self.engine.rounds.current_round(member, place)
 
+    def autocomplete(self, what: str, typed: str) -> list[str]:
+        return self.engine.autocomplete(what, typed)
+
     def is_round_message(self, platform: str, message_id: str) -> bool:
         return self.engine.store.round_by_message(platform, message_id) is not None
 

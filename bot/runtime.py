@@ -17,6 +17,7 @@ from bot.dashboard_links import DashboardLinks
 from bot.engine import QuizEngine
 from bot.judge import Judge
 from bot.metrics import Metrics
+from bot.question_status import QuestionStatus
 from bot.models import Bank
 from bot.router import Router
 from bot.rounds import AsyncGrader, EngineEvents, Rounds
@@ -82,7 +83,9 @@ def build_engine(store: Store, bank: Bank, settings: Settings, *, clock: Clock =
     rounds = Rounds(store, bank, workspaces.settings_for, events, study, clock, rng, metrics, grader)
     boards = Boards(store, bank, workspaces.settings_for, clock, settings.db_path.resolve().parent / "charts")
     dashboards = DashboardLinks(store, settings, clock)
-    return QuizEngine(store, bank, settings, clock, events, workspaces, rounds, boards, study, dashboards=dashboards)
+    statuses = QuestionStatus(store, bank, clock)
+    return QuizEngine(store, bank, settings, clock, events, workspaces, rounds, boards, study, dashboards=dashboards,
+                      statuses=statuses)
 
 
 class Runtime:

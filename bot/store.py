@@ -417,6 +417,21 @@ class Store:
             (platform, workspace),
         )
 
+    # ---- questions marked broken by admins (/quiz broken) ---------------------------------
+
+    def broken_questions(self) -> dict[str, dict]:
+        """question id -> its status row, for the questions marked broken."""
+        return {r["question_id"]: r for r in self.rows("SELECT * FROM question_status WHERE status = 'broken'")}
+
+    def set_question_status(self, question_id: str, status: str, reason: str | None, by: str | None,
+                            now: datetime) -> None:
+        self.db.execute(
+            """INSERT INTO question_status (question_id, status, reason, at, marked_by) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (question_id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
+                   at = excluded.at, marked_by = excluded.marked_by""",
+            (question_id, status, reason, iso(now), by),
+        )
+
     # ---- notices for admins -----------------------------------------------------
 
     def add_notice(self, platform: str, workspace: str, text: str, now: datetime) -> None:

@@ -74,10 +74,11 @@ class Study:
                              card.due, int(rating))
 
     def due(self, member: Member, place: Place) -> list[str]:
-        """Ids of the member's questions due for review now (still in the bank), most overdue first."""
+        """Ids of the member's questions due for review now (still in the bank, not marked broken), most overdue first."""
         now = self.clock()
+        broken = self.store.broken_questions()
         return [c["question_id"] for c in self.store.due_cards(place.platform, place.workspace, member.user_id, now)
-                if self.bank.get(c["question_id"])]
+                if self.bank.get(c["question_id"]) and c["question_id"] not in broken]
 
     def next_due(self, member: Member, place: Place) -> datetime | None:
         return self.store.next_due(place.platform, place.workspace, member.user_id)

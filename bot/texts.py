@@ -176,7 +176,10 @@ def help_text(levels: Sequence[str], platform: str = "discord") -> str:
             "- `/quiz leaderboard [week|all]`: the ranking, this week by default.",
             "- `/quiz stats`: your record: answered, correct, streak, by level and topic. `/quiz stats team`: the team's weak topics (admins).",
             "- `/quiz review`: your next question due for review (spaced repetition). `/quiz review remind on|off`: a daily reminder.",
+            "- `/quiz topic <topic>`: a private question on that topic now.",
             "- `/quiz setup`: channel, time, days, timezone, reveal delay, hidden votes (admins).",
+            "- `/quiz broken <question id> [off]`: mark a question broken, so no pick draws it; `off` undoes it; "
+            "alone, the list (admins).",
             "- `/quiz dashboard`: a private link to the web dashboard (admins: the team's pages; members: their own). "
             "`/quiz dashboard revoke`: every link given out so far stops working (admins).",
             "- `/quiz help`: this message.",
@@ -375,3 +378,52 @@ def _(x: o.ReviewsDue) -> Words:
 def _(x: o.ReviewReminder) -> Words:
     s = "s" if x.count != 1 else ""
     return "Review reminder", f"You have {x.count} question{s} due for review: run `/quiz review`."
+
+
+# ---- topics, questions marked broken -------------------------------------------------------------
+
+
+@render.register
+def _(x: o.TopicUsage) -> Words:
+    return "", "Use `/quiz topic <topic>`, e.g. " + ", ".join(f"`/quiz topic {t}`" for t in x.examples) + "."
+
+
+@render.register
+def _(x: o.TopicUnknown) -> Words:
+    shown = defang(shorten(x.query, 60))
+    if not x.suggestions:
+        return "", f"No topic matches “{shown}”."
+    return "", f"No topic matches “{shown}”. Closest: " + ", ".join(f"`{t}`" for t in x.suggestions) + "."
+
+
+@render.register
+def _(x: o.NoQuestionLeft) -> Words:
+    return "", f"No question on {x.what} can be asked right now (each one is marked broken)."
+
+
+@render.register
+def _(x: o.QuestionMarked) -> Words:
+    if x.broken:
+        why = f" ({defang(x.reason)})" if x.reason else ""
+        return "", (f"Marked `{x.question_id}` broken{why}: the daily pick, `/quiz post`, personal questions, "
+                    f"reviews and mocks skip it. `/quiz broken {x.question_id} off` brings it back.")
+    return "", f"`{x.question_id}` is no longer marked broken: picks may draw it again."
+
+
+@render.register
+def _(x: o.BrokenListed) -> Words:
+    if not x.marked:
+        return "Broken questions", "No question is marked broken. `/quiz broken <question id>` marks one."
+    lines = [f"- `{qid}`" + (f": {defang(reason)}" if reason else "") for qid, reason in x.marked]
+    return "Broken questions", "\n".join(lines) + "\n`/quiz broken <question id> off` brings one back."
+
+
+@render.register
+def _(x: o.UnknownQuestion) -> Words:
+    shown = defang(shorten(x.query, 60))
+    close = (" Closest: " + ", ".join(f"`{q}`" for q in x.suggestions) + ".") if x.suggestions else ""
+    return "", f"No question has the id `{shown}`.{close}"
+
+
+_fixed(o.BrokenUsage, "Use `/quiz broken <question id> [reason]` to mark a question broken, "
+                      "`/quiz broken <question id> off` to undo it, or `/quiz broken` for the list.")

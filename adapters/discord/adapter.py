@@ -216,6 +216,12 @@ class DiscordAdapter:
         member = translate.member_of(interaction.user, interaction.user.id)
         await self._answer(interaction, WrittenAnswer(member, text, round_id=round_id), GONE)
 
+    async def autocomplete(self, what: str, typed: str) -> list[str]:
+        """The autocomplete of /quiz topic (topics) and /quiz broken (question ids)."""
+        if self.hub is None:
+            return []
+        return self.hub.autocomplete(what, typed)
+
     async def private_reply(self, interaction: discord.Interaction, text: str) -> None:
         try:
             await InteractionReply(interaction).text(text)

@@ -1,8 +1,8 @@
 """The `/quiz` slash command: its subcommands, and each use as the engine's command text.
 
 `/quiz advanced` is typed as such: every level of the question bank is a
-subcommand, next to `any`, `post`, `leaderboard`, `stats`, `review`, `setup`
-and `help`. A use becomes the text that follows `/quiz` on every platform
+subcommand, next to `any`, `post`, `leaderboard`, `stats`, `review`, `setup`,
+`topic` (with an autocomplete over the bank's topics), `broken` and `help`. A use becomes the text that follows `/quiz` on every platform
 ("advanced", "post basic", "setup channel=123 time=09:00"), and the engine
 parses it, so the rules stay in one place.
 """
@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 
 Run = Callable[[discord.Interaction, str], Awaitable[None]]
 
-FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "dashboard", "help")
+FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "dashboard", "topic", "broken", "help")
 MAX_SUBCOMMANDS = 25  # Discord's limit per command
 _NAME = re.compile(r"^[-_\w]{1,32}$")
 SETUP_OPTIONS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open")
+AUTOCOMPLETE_CHOICES = 25  # Discord's limit
+Complete = Callable[[str, str], Awaitable[list[str]]]  # (what: "topic" or "question", typed so far) -> names
 
 
 def command_text(name: str, options: Mapping[str, object] | None = None) -> str:
@@ -43,6 +45,13 @@ def command_text(name: str, options: Mapping[str, object] | None = None) -> str:
         return "dashboard revoke" if options.get("revoke") else "dashboard"
     if name == "review":
         return f"review remind {options['remind']}" if options.get("remind") else "review"
+    if name == "broken":
+        words = ["broken", *([str(options["question"])] if options.get("question") else [])]
+        if options.get("question") and options.get("off"):
+            words.append("off")
+        elif options.get("question") and options.get("reason"):
+            words += str(options["reason"]).split()
+        return " ".join(shlex.quote(w) if w != "broken" else w for w in words)
     return " ".join([name, *(str(v) for v in options.values())])
 
 
@@ -80,8 +89,8 @@ def usable_levels(levels: tuple[str, ...]) -> list[str]:
     return out
 
 
-def build_quiz(levels: tuple[str, ...], run: Run) -> app_commands.Group:
-    """The /quiz group; each subcommand hands its text to `run`."""
+def build_quiz(levels: tuple[str, ...], run: Run, complete: Complete | None = None) -> app_commands.Group:
+    """The /quiz group; each subcommand hands its text to `run`. `complete` feeds the autocompletes."""
     quiz = app_commands.Group(name="quiz", description="LLM interview practice: questions, leaderboard, stats")
     names = usable_levels(levels)
     for level in names:
@@ -94,6 +103,8 @@ def build_quiz(levels: tuple[str, ...], run: Run) -> app_commands.Group:
     quiz.add_command(_stats(run))
     quiz.add_command(_review(run))
     quiz.add_command(_setup(run))
+    quiz.add_command(_topic(run, complete))
+    quiz.add_command(_broken(run, complete))
     quiz.add_command(_dashboard(run))
     quiz.add_command(app_commands.Command(name="help", description="What the /quiz commands do",
                                           callback=_fixed(run, "help")))
@@ -175,6 +186,36 @@ def _dashboard(run: Run) -> app_commands.Command:
 
     return app_commands.Command(name="dashboard", description="A private link to the web dashboard",
                                 callback=dashboard)
+
+
+def _autocomplete(complete: Complete | None, what: str):
+    async def choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        names = await complete(what, current) if complete is not None else []
+        return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names[:AUTOCOMPLETE_CHOICES]]
+
+    return choices
+
+
+def _topic(run: Run, complete: Complete | None) -> app_commands.Command:
+    @app_commands.describe(topic="A topic of the question bank")
+    @app_commands.autocomplete(topic=_autocomplete(complete, "topic"))
+    async def topic(interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
+        await run(interaction, f"topic {shlex.quote(topic)}")
+
+    return app_commands.Command(name="topic", description="A question on one topic now, only for you", callback=topic)
+
+
+def _broken(run: Run, complete: Complete | None) -> app_commands.Command:
+    @app_commands.describe(question="The question's id (empty: the list of broken questions)",
+                           off="Bring the question back", reason="Why it is broken, for the other admins")
+    @app_commands.autocomplete(question=_autocomplete(complete, "question"))
+    async def broken(interaction: discord.Interaction, question: app_commands.Range[str, 1, 100] | None = None,
+                     off: bool = False, reason: app_commands.Range[str, 1, 200] | None = None) -> None:
+        await run(interaction, command_text("broken", {"question": question, "off": off, "reason": reason}))
+
+    return app_commands.Command(name="broken", description="Mark a question broken so no pick draws it (admins)",
+                                callback=broken)
+
 
 
 def tree_hash(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> str:

@@ -424,8 +424,8 @@ class DiscordStandIn:
             self.interaction_replies.setdefault(token, []).append(message)
             response["interaction"]["response_message_id"] = message["id"]
             response["resource"] = {"type": 4, "message": message}
-        elif kind == 9:
-            self.interaction_replies.setdefault(token, []).append(data | {"callback_type": 9})
+        elif kind in (8, 9):  # autocomplete choices, a form
+            self.interaction_replies.setdefault(token, []).append(data | {"callback_type": kind})
         elif kind == 5:
             response["resource"] = {"type": 5}
         return 200, response  # discord.py always asks with_response=1
@@ -486,6 +486,16 @@ class DiscordStandIn:
             event["data"]["resolved"] = resolved
         if app_permissions is not None:
             event["app_permissions"] = str(app_permissions)
+        await self.dispatch("INTERACTION_CREATE", event)
+        return event["token"]
+
+    async def autocomplete(self, options: list[dict], channel_id: str, user: dict | None = None) -> str:
+        """A member typing in an autocompleted option (the one marked "focused"); returns the interaction token."""
+        guild_id = next(iter(self.guilds))
+        event = self._interaction("interaction_application_command", channel_id, user, guild_id)
+        event["type"] = 4
+        event["data"]["options"] = options
+        event["data"]["id"] = next((c["id"] for c in self.commands.get(guild_id, [])), event["data"]["id"])
         await self.dispatch("INTERACTION_CREATE", event)
         return event["token"]
 
