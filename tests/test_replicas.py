@@ -1,7 +1,8 @@
 """Several replicas on one database: each piece of work is claimed in the database, so it happens once.
 
 Each "replica" here is a Store connection, an engine, a router and a scheduler of its own, on one database
-file, as separate `studybot run` processes have; tests/test_replica_processes.py runs real processes.
+(a SQLite file, or a PostgreSQL database), as separate `studybot run` processes have;
+tests/slack/test_slack_replicas.py runs real processes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from bot.router import POST_LEASE_SECONDS, Router
 from bot.scheduler import QuizScheduler
 from bot.store import Store
 from tests.conftest import make_engine, member
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 PLACE_ARGS = ("console", "local", "console")
 PLACE = Place(*PLACE_ARGS)
@@ -56,13 +59,13 @@ class Replica:
 
 
 @pytest.fixture
-async def replicas(tmp_path, mini_bank, clock):
+async def replicas(database, mini_bank, clock):
     made: list[Replica] = []
 
     def make(count: int = 2) -> list[Replica]:
         for _ in range(count):
-            store = Store.open(tmp_path / "studybot.db")
-            engine = make_engine(store, mini_bank, clock, db_path=tmp_path / "studybot.db", reveal_after=3600)
+            store = Store.open(database)
+            engine = make_engine(store, mini_bank, clock, reveal_after=3600)
             channel = Channel()
             router = Router(engine, {"console": channel})
             scheduler = QuizScheduler(engine, router.deliver, router.serves)

@@ -1,7 +1,7 @@
 """Three `studybot run` processes on one database behind Slack's HTTP mode, two of them killed on the way.
 
-The replicas are real processes (`python -m bot run`), each with its own PORT, all on one database and one
-Slack stand-in. One is SIGKILLed just before the daily time, the one that posted the round is SIGKILLed
+The replicas are real processes (`python -m bot run`), each with its own PORT, all on one database (a SQLite
+file in WAL mode, or a PostgreSQL database of the server the test session starts) and one Slack stand-in. One is SIGKILLed just before the daily time, the one that posted the round is SIGKILLed
 between the post and the reveal; members answer through whichever replica is up, and Slack retries an
 event to another replica. Then the posts, reveals and stored answers are counted: one post, one reveal,
 and every answer the bot confirmed stored once.
@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -59,7 +58,7 @@ class Replica:
         return text in self.log.read_text(errors="replace")
 
 
-def replica_env(db: Path, api_url: str, port: int, daily_at: str) -> dict[str, str]:
+def replica_env(db: Path | str, api_url: str, port: int, daily_at: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "STUDYBOT_"))}
     env.update(
         PYTHONPATH=str(REPO), PORT=str(port), STUDYBOT_DB=str(db), SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -81,9 +80,15 @@ async def wait_for(condition, timeout: float, what: str):
         await asyncio.sleep(0.05)
 
 
-def query(db: Path, sql: str, params=()) -> list[tuple]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-        return conn.execute(sql, params).fetchall()
+def query(db: Path | str, sql: str, params=()) -> list[tuple]:
+    """Rows as tuples, from either database (through the bot's own connection layer)."""
+    from bot.db import connect
+
+    conn = connect(db)
+    try:
+        return [tuple(row.values()) for row in conn.rows(sql, params)]
+    finally:
+        conn.close()
 
 
 async def healthy(session: aiohttp.ClientSession, replica: Replica) -> bool:
@@ -106,8 +111,9 @@ async def send_event(session: aiohttp.ClientSession, replica: Replica, body: dic
 
 
 @pytest.mark.timeout(240)
-async def test_three_replicas_two_killed_give_one_post_one_reveal_and_every_confirmed_answer(tmp_path, fake):
-    db = tmp_path / "studybot.db"
+@pytest.mark.backends("sqlite", "postgresql")
+async def test_three_replicas_two_killed_give_one_post_one_reveal_and_every_confirmed_answer(tmp_path, fake, database):
+    db = database
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     # The daily time: a few seconds after the replicas are up (they start in a few seconds; seconds allowed).
     daily = (datetime.now(timezone.utc) + timedelta(seconds=14)).replace(microsecond=0)
@@ -148,7 +154,7 @@ async def test_three_replicas_two_killed_give_one_post_one_reveal_and_every_conf
 
         # The replica that posted the round (and holds its reveal job) dies before the reveal.
         poster.kill()
-        deadline = query(db, "SELECT deadline FROM rounds WHERE id = ?", (round_id,))[0][0]
+        [(deadline,)] = query(db, "SELECT deadline FROM rounds WHERE id = ?", (round_id,))
         assert datetime.fromisoformat(deadline) > datetime.now(timezone.utc), "killed after the deadline"
 
         # The last replica reveals it, once.
@@ -171,12 +177,13 @@ async def test_three_replicas_two_killed_give_one_post_one_reveal_and_every_conf
     assert len(posts) == 1
     assert len(_reveals(fake, ts)) == 1
     assert len(fake.to("chat.update")) == 1
-    assert query(db, "SELECT COUNT(*) FROM rounds WHERE kind = 'daily'") == [(1,)]
-    assert query(db, "SELECT revealed_at IS NOT NULL FROM rounds WHERE id = ?", (round_id,)) == [(1,)]
-    stored = query(db, "SELECT user_id, choice, text IS NOT NULL, points FROM answers WHERE round_id = ?", (round_id,))
+    assert query(db, "SELECT COUNT(*) AS n FROM rounds WHERE kind = 'daily'") == [(1,)]
+    [(revealed_at,)] = query(db, "SELECT revealed_at FROM rounds WHERE id = ?", (round_id,))
+    assert revealed_at is not None
+    stored = query(db, "SELECT user_id, choice, text, points FROM answers WHERE round_id = ?", (round_id,))
     assert sorted(user for user, *_ in stored) == sorted(confirmed) == sorted(MEMBERS)  # each confirmed one, once
-    by_user = {user: (choice, written) for user, choice, written, _ in stored}
-    assert by_user[MEMBERS[0]] == (1, 1)  # the reaction and the thread reply, both kept, each once
+    by_user = {user: (choice, text is not None) for user, choice, text, _ in stored}
+    assert by_user[MEMBERS[0]] == (1, True)  # the reaction and the thread reply, both kept, each once
     assert len(_written_confirmed(fake)) == 1  # the retried thread reply was taken once
     assert all(points is not None for *_, points in stored)  # scored by the reveal
 
