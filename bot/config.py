@@ -43,6 +43,10 @@ class Settings:
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_channel: str | None = None
+    # Slack OAuth distribution (all three, or none): the app installs in many workspaces, tokens in the database
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_state_secret: str | None = None
     port: int = 3000
     admins: frozenset[str] = field(default_factory=frozenset)
     http_port: int | None = None
@@ -58,14 +62,24 @@ class Settings:
         return self.db_url or self.db_path
 
     @property
+    def slack_oauth(self) -> bool:
+        """Installs through /slack/install in any number of workspaces (SLACK_CLIENT_ID and its two partners)."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_state_secret)
+
+    @property
+    def slack(self) -> bool:
+        return bool(self.slack_bot_token) or self.slack_oauth
+
+    @property
     def platforms(self) -> list[str]:
-        found = [name for name, token in (("discord", self.discord_token), ("slack", self.slack_bot_token)) if token]
+        found = [name for name, on in (("discord", bool(self.discord_token)), ("slack", self.slack)) if on]
         return found or ["console"]
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or an error message."""
         values = (self.discord_token, self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
-                  self.judge_api_key, _url_password(self.db_url))
+                  self.judge_api_key, _url_password(self.db_url),
+                  self.slack_client_secret, self.slack_state_secret)
         return [v for v in values if v]
 
 
@@ -171,6 +185,9 @@ _PARSERS = {
     "SLACK_APP_TOKEN": ("slack_app_token", _optional(lambda t: _token(t, "xapp-"))),
     "SLACK_API_URL": ("slack_api_url", lambda t: _url(t, ("http://", "https://"))),
     "STUDYBOT_SLACK_CHANNEL": ("slack_channel", _optional(str.strip)),
+    "SLACK_CLIENT_ID": ("slack_client_id", _optional(str.strip)),
+    "SLACK_CLIENT_SECRET": ("slack_client_secret", _optional(str.strip)),
+    "SLACK_STATE_SECRET": ("slack_state_secret", _optional(lambda t: _state_secret(t))),
     "PORT": ("port", _port),
     "STUDYBOT_ADMINS": ("admins", lambda t: frozenset(p.strip() for p in t.split(",") if p.strip())),
     "STUDYBOT_HTTP_PORT": ("http_port", _optional(_port)),
@@ -246,6 +263,12 @@ def _public_url(text: str) -> str:
     return text.strip().rstrip("/")
 
 
+def _state_secret(text: str) -> str:
+    if len(text.strip()) < 16:
+        raise ValueError("must be at least 16 characters (it signs the OAuth state; use a long random string)")
+    return text.strip()
+
+
 def _token(text: str, prefix: str) -> str:
     if not text.strip().startswith(prefix):
         # Never echo the value: it may be a real secret pasted into the wrong setting.
@@ -289,6 +312,17 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
 
 
 def _check_together(settings: Settings) -> None:
+    oauth = {"SLACK_CLIENT_ID": settings.slack_client_id, "SLACK_CLIENT_SECRET": settings.slack_client_secret,
+             "SLACK_STATE_SECRET": settings.slack_state_secret}
+    if any(oauth.values()) and not all(oauth.values()):
+        missing = next(name for name, value in oauth.items() if not value)
+        raise ConfigError(missing, "is needed for Slack OAuth, with " + " and ".join(n for n in oauth if n != missing))
+    if settings.slack_oauth and not settings.slack_signing_secret:
+        raise ConfigError("SLACK_SIGNING_SECRET", "is needed for Slack OAuth (HTTP mode: /slack/install, "
+                                                  "/slack/oauth_redirect and /slack/events)")
+    if settings.slack_oauth and settings.slack_app_token:
+        raise ConfigError("SLACK_APP_TOKEN", "must be unset with Slack OAuth: installs need HTTP mode, with "
+                                             "/slack/install and /slack/oauth_redirect on PORT")
     if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
         raise ConfigError(
             "SLACK_SIGNING_SECRET", "is needed with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"

@@ -246,6 +246,19 @@ migration(
     run=_rounds_take_mocks,
 )
 
+migration(
+    9, "slack_installations",
+    # Slack workspaces that installed the app through OAuth (SLACK_CLIENT_ID...): each one's bot token, looked
+    # up per request. Uninstalled (app_uninstalled, tokens_revoked): the token goes, the row and the team's
+    # data stay until an admin deletes them. installation: the rest of slack_sdk's Installation, as JSON.
+    """CREATE TABLE slack_installations (
+        team_id TEXT PRIMARY KEY, enterprise_id TEXT, team_name TEXT,
+        bot_token TEXT, bot_user_id TEXT, bot_id TEXT, bot_scopes TEXT, installer TEXT,
+        installation TEXT NOT NULL, installed_at TEXT NOT NULL, uninstalled_at TEXT)""",
+    # A workspace whose app was uninstalled: no schedule runs for it, its settings and history are kept.
+    "ALTER TABLE workspaces ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
+)
+
 
 def _table_exists(db: Database, name: str) -> bool:
     if db.backend == "sqlite":

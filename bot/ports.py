@@ -71,6 +71,9 @@ class Hub(Protocol):
     def report_problem(self, platform: str, workspace: str, text: str) -> None:
         """Something admins must hear about (e.g. a missing permission), shown at their next command."""
 
+    def set_workspace_active(self, platform: str, workspace: str, active: bool) -> None:
+        """The app was uninstalled from a workspace (False: its schedules stop, its data stays) or installed again."""
+
     def home(self, member: Member, place: Place) -> tuple[str, str]:
         """A member's record and this week's board, as text (Slack's Home tab)."""
 

@@ -140,6 +140,10 @@ class Router:
     def report_problem(self, platform: str, workspace: str, text: str) -> None:
         self.engine.report_problem(platform, workspace, text)
 
+    def set_workspace_active(self, platform: str, workspace: str, active: bool) -> None:
+        """Every replica's scheduler sees it at its next poll (bot/scheduler.py): no more rounds there."""
+        self.engine.store.set_workspace_active(platform, workspace, active, self.engine.clock())
+
     def home(self, member: Member, place: Place) -> tuple[str, str]:
         boards = self.engine.boards
         stats = "\n\n".join(message.text for message in boards.member_stats(member, place, chart=False))

@@ -35,7 +35,7 @@ def build_adapters(settings: Settings, stop: asyncio.Event, store: Store | None 
         from adapters.discord import DiscordAdapter
 
         adapters["discord"] = DiscordAdapter(settings)
-    if settings.slack_bot_token:
+    if settings.slack:
         from adapters.slack import SlackAdapter
 
         adapters["slack"] = SlackAdapter(settings, store=store)
@@ -67,7 +67,7 @@ async def preflight(settings: Settings) -> None:
         from adapters.discord import DiscordAdapter
 
         await DiscordAdapter.check(settings)
-    if settings.slack_bot_token:
+    if settings.slack:
         from adapters.slack import SlackAdapter
 
         await SlackAdapter(settings).check()

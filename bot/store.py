@@ -100,11 +100,18 @@ class Store:
     # ---- workspace settings --------------------------------------------------
 
     def workspace(self, platform: str, workspace: str) -> ChannelSettings | None:
-        row = self.row("SELECT * FROM workspaces WHERE platform = ? AND workspace = ?", (platform, workspace))
+        """The stored settings of an active workspace (one whose app was uninstalled has none)."""
+        row = self.row("SELECT * FROM workspaces WHERE platform = ? AND workspace = ? AND active = 1",
+                       (platform, workspace))
         return _settings(row) if row else None
 
     def workspaces(self) -> list[ChannelSettings]:
-        return [_settings(r) for r in self.rows("SELECT * FROM workspaces ORDER BY platform, workspace")]
+        return [_settings(r) for r in self.rows("SELECT * FROM workspaces WHERE active = 1 ORDER BY platform, workspace")]
+
+    def set_workspace_active(self, platform: str, workspace: str, active: bool, now: datetime) -> None:
+        """Uninstalled (False): its schedules stop, its settings and history stay; reinstalled (True): back."""
+        self.db.execute("UPDATE workspaces SET active = ?, updated_at = ? WHERE platform = ? AND workspace = ?",
+                        (int(active), iso(now), platform, workspace))
 
     def workspace_source(self, platform: str, workspace: str) -> str | None:
         row = self.row("SELECT source FROM workspaces WHERE platform = ? AND workspace = ?", (platform, workspace))
@@ -503,6 +510,37 @@ class Store:
 
     def sweep_slack_events(self, before: datetime) -> None:
         self.db.execute("DELETE FROM slack_events WHERE seen_at < ?", (iso(before),))
+
+    # ---- Slack installations (OAuth distribution) --------------------------------------------------
+
+    def save_slack_installation(self, team_id: str, fields: dict, installation: str, now: datetime) -> None:
+        """A workspace installed (or reinstalled) the app: its token and ids, replacing any earlier ones."""
+        self.db.execute(
+            """INSERT INTO slack_installations (team_id, enterprise_id, team_name, bot_token, bot_user_id, bot_id,
+                   bot_scopes, installer, installation, installed_at, uninstalled_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+               ON CONFLICT (team_id) DO UPDATE SET enterprise_id = excluded.enterprise_id,
+                   team_name = excluded.team_name, bot_token = excluded.bot_token,
+                   bot_user_id = excluded.bot_user_id, bot_id = excluded.bot_id, bot_scopes = excluded.bot_scopes,
+                   installer = excluded.installer, installation = excluded.installation,
+                   installed_at = excluded.installed_at, uninstalled_at = NULL""",
+            (team_id, fields.get("enterprise_id"), fields.get("team_name"), fields.get("bot_token"),
+             fields.get("bot_user_id"), fields.get("bot_id"), fields.get("bot_scopes"), fields.get("installer"),
+             installation, iso(now)),
+        )
+
+    def slack_installation(self, team_id: str) -> dict | None:
+        """The installation of a workspace where the app is installed now (None once uninstalled)."""
+        return self.row("SELECT * FROM slack_installations WHERE team_id = ? AND uninstalled_at IS NULL", (team_id,))
+
+    def slack_uninstalled(self, team_id: str, now: datetime) -> bool:
+        """Forget the workspace's token (Slack revoked it); the row stays. False when it was not installed."""
+        cursor = self.db.execute(
+            """UPDATE slack_installations SET bot_token = NULL, uninstalled_at = ?
+               WHERE team_id = ? AND uninstalled_at IS NULL""",
+            (iso(now), team_id),
+        )
+        return cursor.rowcount == 1
 
 def _settings(row: dict) -> ChannelSettings:
     return ChannelSettings(

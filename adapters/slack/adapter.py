@@ -24,8 +24,9 @@ from adapters.slack import render
 from adapters.slack.client import Directory, Installation, Workspaces, error_code, web_client
 from adapters.slack.dedupe import RecentEvents
 from adapters.slack.listeners import register
+from adapters.slack.oauth import DatabaseInstallations, SignedStates, TeamAuthorize, oauth_settings
 from adapters.slack.outbox import Outbox, ReplyTo
-from adapters.slack.server import HttpServer, SocketLink, events_app
+from adapters.slack.server import INSTALL_PATH, HttpServer, SocketLink, events_app
 from adapters.slack.translate import PLATFORM
 from bot.config import ConfigError, Settings
 from bot.events import Inbound, Outgoing
@@ -45,12 +46,17 @@ class SlackAdapter:
     attaches_images = False  # uploading files needs the files:write scope, which the app does not ask for
 
     def __init__(self, settings: Settings, host: str = "0.0.0.0", store: Store | None = None) -> None:
-        """`store`: the bot's database, shared by the replicas (retried events seen by any of them)."""
-        if not settings.slack_bot_token:
-            raise ConfigError("SLACK_BOT_TOKEN", "is needed for the Slack adapter")
+        """`store`: the bot's database, shared by the replicas (retried events seen by any of them; with OAuth,
+        every workspace's installation)."""
+        if not settings.slack:
+            raise ConfigError("SLACK_BOT_TOKEN", "is needed for the Slack adapter (or SLACK_CLIENT_ID, "
+                                                 "SLACK_CLIENT_SECRET and SLACK_STATE_SECRET for OAuth)")
         self.settings = settings
         self.store = store
-        self.workspaces = Workspaces(settings.slack_bot_token, settings.slack_api_url)
+        self.installations = (DatabaseInstallations(store, on_change=self._installation_changed)
+                              if settings.slack_oauth and store is not None else None)
+        self.workspaces = Workspaces(settings.slack_bot_token, settings.slack_api_url,
+                                     self.installations.lookup if self.installations is not None else None)
         self.directory = Directory(self.workspaces)
         self.outbox = Outbox(self.workspaces)
         self.seen = RecentEvents(ledger=store)
@@ -58,7 +64,8 @@ class SlackAdapter:
         self.app: AsyncApp | None = None
         self.socket_mode = bool(settings.slack_app_token)
         # Built now, served at start(): the runtime adds /healthz and /metrics before that (add_health_routes).
-        self.web_app = None if self.socket_mode else events_app(self._dispatch)
+        self.web_app = None if self.socket_mode else events_app(
+            self._dispatch, self._oauth if self.installations is not None else None)
         self.http = None if self.web_app is None else HttpServer(self.web_app, host, settings.port)
         self.link: SocketLink | None = None
         self._busy: set[asyncio.Task] = set()
@@ -66,10 +73,14 @@ class SlackAdapter:
     # ---- lifecycle -----------------------------------------------------------------------
 
     async def start(self, hub: Hub) -> None:
+        if self.settings.slack_oauth and self.installations is None:
+            raise ValueError("Slack OAuth keeps the installations in the database: the adapter needs the store")
         self.hub = hub
         installed = await self._connect()
-        if self.settings.slack_channel:
-            hub.register_channel(PLATFORM, installed.team_id, self.settings.slack_channel)
+        if installed is not None:  # SLACK_BOT_TOKEN's workspace: installed, whatever an earlier uninstall said
+            hub.set_workspace_active(PLATFORM, installed.team_id, True)
+            if self.settings.slack_channel:
+                hub.register_channel(PLATFORM, installed.team_id, self.settings.slack_channel)
         self.app = self._bolt_app()
         if self.socket_mode:
             assert self.settings.slack_app_token
@@ -78,16 +89,23 @@ class SlackAdapter:
         else:
             assert self.http is not None
             await self.http.start()
-        log.info("Slack: workspace %s as %s (%s mode)", installed.team_id, installed.bot_name,
-                 "Socket" if self.socket_mode else "HTTP")
+        if installed is not None:
+            log.info("Slack: workspace %s as %s (%s mode)", installed.team_id, installed.bot_name,
+                     "Socket" if self.socket_mode else "HTTP")
+        if self.installations is not None:
+            log.info("Slack: OAuth installs at %s (port %s)", INSTALL_PATH, self.http.port if self.http else "?")
 
     async def check(self) -> None:
         """The tokens, checked before anything else starts; raises ConfigError naming the refused one."""
         await self._connect()
 
-    async def _connect(self) -> Installation:
-        """Check both tokens before serving: a wrong one stops the start with a message naming it."""
-        installed = await self._checked("SLACK_BOT_TOKEN", self.workspaces.connect())
+    async def _connect(self) -> Installation | None:
+        """Check both tokens before serving: a wrong one stops the start with a message naming it.
+
+        None without SLACK_BOT_TOKEN (OAuth alone: the workspaces come as they install the app)."""
+        installed = None
+        if self.settings.slack_bot_token:
+            installed = await self._checked("SLACK_BOT_TOKEN", self.workspaces.connect())
         if self.settings.slack_app_token:
             # slack_sdk's Socket Mode client would retry a refused app token forever; ask once first.
             client = web_client(None, self.settings.slack_api_url)
@@ -107,10 +125,19 @@ class SlackAdapter:
         bolt_log = logging.getLogger("adapters.slack.bolt")
         if not any(isinstance(f, _TokenFromEnvironment) for f in bolt_log.filters):
             bolt_log.addFilter(_TokenFromEnvironment())
+        oauth = None
+        authorize = self.workspaces.bolt_authorize()
+        if self.installations is not None:
+            assert self.store is not None and self.settings.slack_state_secret and self.settings.slack_client_id
+            assert self.settings.slack_client_secret
+            authorize = TeamAuthorize(self.workspaces)  # bolt takes an AsyncAuthorize alongside its OAuth flow
+            oauth = oauth_settings(self.settings.slack_client_id, self.settings.slack_client_secret,
+                                   self.installations, SignedStates(self.settings.slack_state_secret, self.store))
         app = AsyncApp(
             name="studybot",
             client=web_client(None, self.settings.slack_api_url),  # each request gets its workspace's token
-            authorize=self.workspaces.bolt_authorize(),
+            authorize=authorize,
+            oauth_settings=oauth,
             signing_secret=self.settings.slack_signing_secret or "",
             request_verification_enabled=not self.socket_mode,  # Socket Mode has no signatures to check
             logger=bolt_log,
@@ -122,6 +149,32 @@ class SlackAdapter:
         if self.app is None:
             return BoltResponse(status=503, body="studybot is starting")
         return await self.app.async_dispatch(request)
+
+    async def _oauth(self, step: str, request: AsyncBoltRequest) -> BoltResponse:
+        """/slack/install ("install": the Add to Slack page) and /slack/oauth_redirect ("redirect"), by bolt's flow."""
+        flow = self.app.oauth_flow if self.app is not None else None
+        if flow is None:
+            return BoltResponse(status=503, body="studybot is starting")
+        if step == "install":
+            return await flow.handle_installation(request)
+        return await flow.handle_callback(request)
+
+    # ---- installs and uninstalls --------------------------------------------------------------
+
+    def _installation_changed(self, team_id: str, installed: bool) -> None:
+        self.workspaces.forget(team_id)
+        if self.hub is not None:
+            self.hub.set_workspace_active(PLATFORM, team_id, installed)
+
+    def uninstalled(self, team_id: str | None) -> None:
+        """app_uninstalled, or the bot token revoked: the workspace's schedules stop; its data stays."""
+        if not team_id:
+            return
+        if self.installations is not None:
+            self.installations.uninstalled(team_id)  # its token goes; then _installation_changed
+        elif self.hub is not None:  # SLACK_BOT_TOKEN's workspace: a restart with a new token brings it back
+            self.hub.set_workspace_active(PLATFORM, team_id, False)
+        log.info("Slack: the app left workspace %s: its schedules stop, its data is kept", team_id)
 
     def add_health_routes(self, health: Callable[[], dict[str, bool]], metrics: Metrics) -> None:
         """GET /healthz and /metrics on the Slack HTTP server; must come before start()."""

@@ -1,15 +1,16 @@
 """The Slack Web API side: a client per workspace, member look-ups, and Slack's refusals in admin words.
 
-One workspace with SLACK_BOT_TOKEN today. Every token look-up goes through
-`Workspaces.installation(team_id)` (and bolt's `authorize` calls the same), so a
-multi-workspace OAuth install only has to put slack_sdk's installation store
-behind that one method.
+Every token look-up goes through `Workspaces.installation(team_id)`, and bolt's
+`authorize` calls the same: the workspace of SLACK_BOT_TOKEN, and with OAuth
+(SLACK_CLIENT_ID...) every workspace that installed the app, from the database
+(adapters/slack/oauth.py stores them there).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt.authorization import AuthorizeResult
@@ -55,30 +56,54 @@ class Installation:
     bot_name: str
 
 
+InstallationLookup = Callable[[str], "Installation | None"]  # team id -> its installation in the database
+INSTALLED_CACHE_SECONDS = 30.0  # an installation read from the database; an uninstall elsewhere shows within this
+
+
 class Workspaces:
-    def __init__(self, bot_token: str, api_url: str) -> None:
+    def __init__(self, bot_token: str | None, api_url: str, installed: InstallationLookup | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """`bot_token`: SLACK_BOT_TOKEN's workspace; `installed`: the workspaces installed through OAuth."""
         self.api_url = api_url
         self._token = bot_token
-        self._installations: dict[str, Installation] = {}
-        self._clients: dict[str, AsyncWebClient] = {}
+        self._installed = installed
+        self._clock = clock
+        self._installations: dict[str, Installation] = {}  # SLACK_BOT_TOKEN's workspace
+        self._found: dict[str, tuple[float, Installation | None]] = {}  # from the database, briefly
+        self._clients: dict[str, AsyncWebClient] = {}  # by token: a reinstall's new token gets a new client
 
     async def connect(self) -> Installation:
         """auth.test with the configured token: which workspace it belongs to, and the bot's own ids."""
+        if not self._token:
+            raise RuntimeError("no SLACK_BOT_TOKEN to connect with")
         reply = await web_client(self._token, self.api_url).auth_test()
         found = Installation(reply["team_id"], self._token, reply["user_id"], reply.get("bot_id"), reply.get("user") or "studybot")
         self._installations[found.team_id] = found
         return found
 
     def installation(self, team_id: str | None) -> Installation | None:
-        return self._installations.get(team_id or "")
+        team = team_id or ""
+        found = self._installations.get(team)
+        if found is not None or self._installed is None or not team:
+            return found
+        cached = self._found.get(team)
+        if cached is not None and self._clock() - cached[0] < INSTALLED_CACHE_SECONDS:
+            return cached[1]
+        found = self._installed(team)
+        self._found[team] = (self._clock(), found)
+        return found
+
+    def forget(self, team_id: str) -> None:
+        """The workspace's installation changed (installed, uninstalled): read it again at the next look-up."""
+        self._found.pop(team_id, None)
 
     def client_for(self, team_id: str) -> AsyncWebClient:
         found = self.installation(team_id)
         if found is None:
             raise DeliveryError(f"studybot is not installed in Slack workspace {team_id}.")
-        if team_id not in self._clients:
-            self._clients[team_id] = web_client(found.bot_token, self.api_url)
-        return self._clients[team_id]
+        if found.bot_token not in self._clients:
+            self._clients[found.bot_token] = web_client(found.bot_token, self.api_url)
+        return self._clients[found.bot_token]
 
     def bolt_authorize(self):
         """bolt's `authorize` hook: the bot token for the workspace a request came from.

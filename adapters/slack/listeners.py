@@ -129,6 +129,18 @@ def register(app: AsyncApp, adapter: SlackAdapter) -> None:
                 return
             await adapter.publish_home(team, user)
 
+    @app.event("app_uninstalled")
+    async def uninstalled(body: dict):
+        async with adapter.working("app_uninstalled"):
+            adapter.uninstalled(translate.team_of(body))
+
+    @app.event("tokens_revoked")
+    async def revoked(body: dict, event: dict):
+        async with adapter.working("tokens_revoked"):
+            tokens = event.get("tokens") if isinstance(event.get("tokens"), dict) else {}
+            if tokens.get("bot"):  # the bot's token: nothing can be posted there any more (user tokens: none used)
+                adapter.uninstalled(translate.team_of(body))
+
     @app.event(ANY)
     async def other_event(event: dict):
         log.debug("Slack event %s ignored", event.get("type"))  # acknowledged by bolt already

@@ -16,14 +16,20 @@ from slack_bolt.response import BoltResponse
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"  # with OAuth: the Add to Slack page
+REDIRECT_PATH = "/slack/oauth_redirect"  # with OAuth: where Slack sends the installer back
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few kB; anything near this is not from Slack
 SOCKET_CONNECT_WAIT = 20.0  # seconds start() waits for the websocket before going on (it keeps trying)
 
 Dispatch = Callable[[AsyncBoltRequest], Awaitable[BoltResponse]]
+OAuthStep = Callable[[str, AsyncBoltRequest], Awaitable[BoltResponse]]  # ("install" | "redirect", request)
 
 
-def events_app(dispatch: Dispatch) -> web.Application:
-    """The aiohttp application serving Slack's request URL; the runtime adds /healthz and /metrics to it."""
+def events_app(dispatch: Dispatch, oauth: OAuthStep | None = None) -> web.Application:
+    """The aiohttp application serving Slack's request URL; the runtime adds /healthz and /metrics to it.
+
+    With `oauth`, also GET /slack/install and /slack/oauth_redirect (bolt's OAuth flow).
+    """
 
     async def events(request: web.Request) -> web.Response:
         try:
@@ -34,7 +40,17 @@ def events_app(dispatch: Dispatch) -> web.Application:
 
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post(EVENTS_PATH, events)
+    if oauth is not None:
+        for path, step in ((INSTALL_PATH, "install"), (REDIRECT_PATH, "redirect")):
+            app.router.add_get(path, _oauth_page(oauth, step))
     return app
+
+
+def _oauth_page(oauth: OAuthStep, step: str):
+    async def page(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await oauth(step, await to_bolt_request(request)))
+
+    return page
 
 
 class HttpServer:

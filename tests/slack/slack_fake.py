@@ -5,6 +5,7 @@ Slack's Web API OpenAPI spec (../shared/specs/slack-web-openapi-v2.json)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ BOT_ID = "B0BOT"
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-test-token"
 SIGNING_SECRET = "test-signing-secret"
+CLIENT_ID = "1234567890.0987654321"  # the app's OAuth credentials (Basic Information -> App Credentials)
+CLIENT_SECRET = "test-client-secret"
 
 USERS = {
     "U0ADA": {"name": "ada", "display_name": "Ada", "is_admin": False, "is_owner": False},
@@ -35,6 +38,7 @@ class Call:
     at: float
     status: int = 200
     error: str | None = None
+    team: str | None = None  # the workspace whose bot token made the call
 
 
 @dataclass
@@ -52,6 +56,9 @@ class FakeSlack:
     _runner: web.AppRunner | None = None
     _ts: int = 0
     _reactions: set = field(default_factory=set)
+    # bot token -> its workspace: SLACK_BOT_TOKEN's, and those oauth.v2.access hands out (a code "code-T0X" installs
+    # in workspace T0X); revoke() takes a workspace's tokens back, as uninstalling the app does
+    tokens: dict[str, str] = field(default_factory=lambda: {BOT_TOKEN: TEAM})
 
     # ---- lifecycle --------------------------------------------------------------------------
 
@@ -112,17 +119,22 @@ class FakeSlack:
             call.status = 429
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(self.retry_after)})
-        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_access(call, request))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or args.get("token")
-        if token != expected:
+        if method == "apps.connections.open":
+            if token != APP_TOKEN:
+                return self._error(call, "invalid_auth")
+        elif token not in self.tokens:
             return self._error(call, "invalid_auth")
+        call.team = self.tokens.get(token)
         channel = args.get("channel")
         if isinstance(channel, str) and channel in self.channel_errors and method != "conversations.info":
             return self._error(call, self.channel_errors[channel])
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return self._error(call, "unknown_method")
-        body = handler(args)
+        body = handler(args, call.team) if method == "auth.test" else handler(args)
         if body.get("ok") is False:
             call.error = body["error"]
         return web.json_response(body)
@@ -131,9 +143,42 @@ class FakeSlack:
         call.error = code
         return web.json_response({"ok": False, "error": code})
 
-    def m_auth_test(self, args: dict) -> dict:
-        return {"ok": True, "url": "https://study-team.slack.com/", "team": "Study Team", "user": "studybot",
-                "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+    def m_auth_test(self, args: dict, team: str | None = None) -> dict:
+        team = team or TEAM
+        return {"ok": True, "url": f"https://{team.lower()}.slack.com/", "team": f"Team {team}", "user": "studybot",
+                "team_id": team, "user_id": bot_user_of(team), "bot_id": bot_id_of(team),
+                "is_enterprise_install": False}
+
+    # ---- OAuth: installs in many workspaces ------------------------------------------------------
+
+    def _oauth_access(self, call: Call, request: web.Request) -> dict:
+        """oauth.v2.access: the app's credentials (HTTP Basic, or form fields) and an install's code -> a bot token."""
+        args = call.args
+        client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        basic = request.headers.get("Authorization", "")
+        if basic.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+        if (client_id, client_secret) != (CLIENT_ID, CLIENT_SECRET):
+            call.error = "invalid_client_id"
+            return {"ok": False, "error": "invalid_client_id"}
+        code = str(args.get("code") or "")
+        if not code.startswith("code-"):
+            call.error = "invalid_code"
+            return {"ok": False, "error": "invalid_code"}
+        team = code.removeprefix("code-")
+        token = f"xoxb-{team}-{len(self.tokens) + 1:04d}-test"
+        self.tokens[token] = team
+        return {"ok": True, "app_id": "A0STUDY", "authed_user": {"id": "U0DANA"}, "scope": ",".join(OAUTH_SCOPES),
+                "token_type": "bot", "access_token": token, "bot_user_id": bot_user_of(team),
+                "team": {"id": team, "name": f"Team {team}"}, "enterprise": None, "is_enterprise_install": False}
+
+    def revoke(self, team: str) -> None:
+        """The app uninstalled from a workspace: its tokens stop working."""
+        for token in [t for t, owner in self.tokens.items() if owner == team]:
+            del self.tokens[token]
+
+    def token_of(self, team: str) -> str | None:
+        return next((t for t, owner in self.tokens.items() if owner == team), None)
 
     def m_apps_connections_open(self, args: dict) -> dict:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
@@ -221,6 +266,19 @@ class FakeSlack:
         while True:
             envelope = await self.socket_envelopes.get()
             await ws.send_json(envelope)
+
+
+def bot_user_of(team: str) -> str:
+    """The bot's user id in a workspace (one per workspace on Slack)."""
+    return BOT_USER if team == TEAM else f"U0B{team[-4:]}"
+
+
+def bot_id_of(team: str) -> str:
+    return BOT_ID if team == TEAM else f"B0B{team[-4:]}"
+
+
+OAUTH_SCOPES = ("chat:write", "commands", "reactions:read", "reactions:write", "channels:history", "groups:history",
+                "users:read", "im:write")
 
 
 async def _args(request: web.Request) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def test_manifest_declares_what_the_adapter_needs():
         "users:read", "im:write"}
     settings = manifest["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {
-        "reaction_added", "message.channels", "message.groups", "app_home_opened"}
+        "reaction_added", "message.channels", "message.groups", "app_home_opened", "app_uninstalled", "tokens_revoked"}
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"] == settings["event_subscriptions"]["request_url"]
     assert settings["socket_mode_enabled"] is False
