@@ -215,6 +215,8 @@ class ConsoleAdapter:
             lines.append(f"{how}. Revealed {_when(m.deadline)}.")
         if m.image is not None:
             lines.append(f"Chart written to {m.image}")
+        if m.file is not None:
+            lines.append(f"File written to {m.file}")
         return "\n".join(lines)
 
 

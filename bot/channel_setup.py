@@ -11,9 +11,10 @@ from bot.config import Settings, parse_clock, parse_days, parse_duration, parse_
 from bot.models import ChannelSettings
 from bot.store import Store
 
-KEYS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open")
+KEYS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open", "mock_mc", "mock_open")
+MOCK_LIMITS = (10, 3600)  # a mock question's time limit, seconds: from 10 s to an hour
 _ALIASES = {"tz": "timezone", "at": "time", "reveal_after": "reveal", "hidden_votes": "hidden",
-            "open_questions": "open", "open-ended": "open"}
+            "open_questions": "open", "open-ended": "open", "mock-mc": "mock_mc", "mock-open": "mock_open"}
 _OFF = {"off", "none", "no", "disable", "disabled", ""}
 # Channel references as platforms write them: <#C123|name>, <#123>, or a bare id.
 _CHANNEL_REF = re.compile(r"<#([A-Za-z0-9]+)(?:\|[^>]*)?>|#?([A-Za-z0-9]{1,30})")
@@ -49,6 +50,12 @@ def _parse(key: str, value: str, here: str) -> dict:
         return {"reveal_after": parse_duration(value)}
     if key == "weekly":
         return {"weekly_at": None if value.lower() in _OFF else parse_weekly(value)}
+    if key in ("mock_mc", "mock_open"):
+        seconds = parse_duration(value)
+        low, high = MOCK_LIMITS
+        if not low <= seconds <= high:
+            raise ValueError(f"{value!r}: a mock question's time limit lies between {low}s and {high // 60}m")
+        return {key: seconds}
     if value.lower() not in _OFF | {"on", "yes", "true", "1"}:
         raise ValueError(f"{value!r} is not on or off")
     field = "hidden_votes" if key == "hidden" else "open_questions"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-SUBCOMMANDS = ("post", "leaderboard", "stats", "review", "setup", "dashboard", "topic", "broken", "help")
+SUBCOMMANDS = ("post", "leaderboard", "stats", "review", "setup", "dashboard", "mock", "topic", "export", "broken",
+               "help")
 ADMIN_ONLY = ("post", "setup", "broken")
 MAX_COMMAND = 500
 
@@ -44,8 +45,14 @@ def parse(text: str, levels: tuple[str, ...]) -> Command:
         return _post(rest, levels)
     if head == "leaderboard":
         return _leaderboard(rest)
+    if head == "mock":
+        return _mock(rest, levels)
     if head == "topic":
         return Command("topic", args=(" ".join(rest),) if rest else ())
+    if head == "export":
+        if rest:
+            raise CommandError("`/quiz export` takes nothing more: it sends you your missed questions as an Anki deck.")
+        return Command("export")
     if head == "stats":
         if rest and rest != ("team",):
             raise CommandError("Use `/quiz stats` for your own record or `/quiz stats team` for the team's weak topics.")
@@ -79,6 +86,18 @@ def _post(rest: tuple[str, ...], levels: tuple[str, ...]) -> Command:
     if level is None or len(rest) > 1:
         raise CommandError(f"`/quiz post` takes one optional level. Valid levels: {', '.join(levels)}.")
     return Command("post", level=level)
+
+
+def _mock(rest: tuple[str, ...], levels: tuple[str, ...]) -> Command:
+    if not rest:
+        return Command("mock")
+    if len(rest) == 1 and rest[0].lower() == "stop":
+        return Command("mock", args=("stop",))
+    level = _level(rest[0].lower(), levels)
+    if level is None or len(rest) > 1:
+        raise CommandError(f"Use `/quiz mock [level]` to start a mock interview, or `/quiz mock stop` to end yours. "
+                           f"Valid levels: {', '.join(levels)}.")
+    return Command("mock", level=level)
 
 
 def _leaderboard(rest: tuple[str, ...]) -> Command:

@@ -1,8 +1,9 @@
 """The engine's front door: commands and answers come in, messages go out.
 
 It never talks to a chat platform. It routes each inbound event to the part that decides:
-`Rounds` (posting, answers, reveals), `Boards` (leaderboards and stats), `Study` (reviews) and `QuestionStatus`
-(/quiz broken), and owns the per-workspace settings (/quiz setup). Each part is built by the composition root
+`Rounds` (posting, answers, reveals), `Boards` (leaderboards and stats), `Study` (reviews), `Mocks` (mock
+interviews), `MemberDecks` (/quiz export) and `QuestionStatus` (/quiz broken), and owns the per-workspace
+settings (/quiz setup). Each part is built by the composition root
 (bot/runtime.py, build_engine) and handed in, so nothing wires itself into another object.
 """
 
@@ -19,7 +20,9 @@ from bot.clock import Clock
 from bot.commands import ADMIN_ONLY, Command, CommandError, parse
 from bot.config import Settings
 from bot.dashboard_links import DashboardLinks
+from bot.decks import MemberDecks
 from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, WrittenAnswer
+from bot.mocks import Mocks
 from bot.models import Bank, ChannelSettings, Member, Place, RoundKind
 from bot.question_status import QuestionStatus
 from bot.rounds import EngineEvents, Rounds, SettingsChanged
@@ -33,7 +36,8 @@ log = logging.getLogger(__name__)
 class QuizEngine:
     def __init__(self, store: Store, bank: Bank, settings: Settings, clock: Clock, events: EngineEvents,
                  workspaces: Workspaces, rounds: Rounds, boards: Boards, study: Study, *,
-                 dashboards: DashboardLinks | None = None, statuses: QuestionStatus | None = None) -> None:
+                 dashboards: DashboardLinks | None = None, mocks: Mocks | None = None,
+                 decks: MemberDecks | None = None, statuses: QuestionStatus | None = None) -> None:
         self.store = store
         self.workspaces = workspaces
         self.bank = bank
@@ -44,6 +48,10 @@ class QuizEngine:
         self.boards = boards
         self.study = study
         self.dashboards = dashboards or DashboardLinks(store, settings, clock)  # /quiz dashboard's private links
+        self.mocks = mocks or Mocks(store, bank, workspaces.settings_for, clock)  # /quiz mock
+        if rounds.mocks is None:  # a mock question's answer must lead to the next question
+            rounds.mocks = self.mocks
+        self.decks = decks or MemberDecks(store, bank, settings.db_path.resolve().parent)  # /quiz export
         self.statuses = statuses or QuestionStatus(store, bank, clock)  # /quiz broken
         self.topics = sorted({q.topic for q in bank.questions}, key=str.casefold)
 
@@ -101,8 +109,14 @@ class QuizEngine:
             return self.setup(ev.place, command.args, private)
         if command.name == "dashboard":
             return self.dashboards.command(ev.member, ev.place, admin, command.args)
+        if command.name == "mock":
+            if command.args == ("stop",):
+                return self.mocks.stop(ev.member, ev.place)
+            return self.mocks.start(ev.member, ev.place, command.level)
         if command.name == "topic":
             return self.topic(ev.member, ev.place, command.args[0] if command.args else "", private)
+        if command.name == "export":
+            return self.decks.export(ev.member, ev.place)
         if command.name == "broken":
             return [private(self.statuses.command(ev.member, command.args))]
         return [private(o.Help(self.bank.levels, ev.place.platform))]

@@ -83,6 +83,7 @@ class Outgoing:
     deadline: datetime | None = None
     hidden_votes: bool = False
     image: Path | None = None
+    file: Path | None = None  # a file for the member (an Anki deck), sent privately where the platform allows one
     # Draws a PNG for this message when called (slow: the router calls it off the event loop, and only for
     # adapters that can attach images); its result becomes `image`.
     chart: Callable[[], Path | None] | None = field(default=None, compare=False, repr=False)

@@ -1,7 +1,7 @@
 """Item analysis of the multiple-choice answers: which questions work, and which need an editor's look.
 
 For each question answered with a choice (answers.choice not null) in a channel round (daily, post)
-or a personal round (personal, review):
+or a personal round (personal, review, mock):
 
 - answers: how many times it was answered with a choice, and the share correct;
 - picks: how often each choice was picked;
@@ -40,7 +40,7 @@ from pathlib import Path
 from bot.backup import safe_cell
 from bot.models import Bank
 
-ROUND_KINDS = ("daily", "post", "personal", "review")
+ROUND_KINDS = ("daily", "post", "personal", "review", "mock")
 EASY = 0.95
 HARD = 0.20
 MIN_FLAG = 20  # answers before too easy, too hard and never picked are judged

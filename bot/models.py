@@ -87,6 +87,8 @@ class ChannelSettings:
     weekly_at: str | None  # "mon 09:00", None disables the weekly post
     hidden_votes: bool = False
     open_questions: bool = False  # channel rounds may draw open-ended questions
+    mock_mc: int = 60  # a mock interview's time limit (seconds) for a multiple-choice question
+    mock_open: int = 300  # ... and for an open-ended one
 
     @property
     def place(self) -> Place | None:
@@ -102,6 +104,7 @@ class RoundKind(str, Enum):
     POST = "post"
     PERSONAL = "personal"
     REVIEW = "review"
+    MOCK = "mock"  # one question of a member's mock interview (bot/mocks.py)
 
     @property
     def is_channel(self) -> bool:

@@ -258,6 +258,111 @@ class BrokenUsage:
     pass
 
 
+# ---- mock interviews (bot/mocks.py) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MockQuestion:
+    """One question of a mock interview, with its time limit."""
+
+    question: Question
+    position: int  # 0-based
+    total: int
+    limit: int  # seconds to answer
+    deadline: datetime
+    first: bool = False  # the first question carries the rules
+    again: bool = False  # shown again: a second /quiz mock while this one is open
+
+
+@dataclass(frozen=True)
+class MockAnswered:
+    """The short word after each answer; the details wait for the report."""
+
+    question: Question
+    correct: bool
+    late: bool
+    seconds: int  # from the question to the answer
+    limit: int
+
+
+@dataclass(frozen=True)
+class MockAlreadyOpen:
+    position: int  # 0-based, the question the member is at
+    total: int
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class NoMockOpen:
+    pass
+
+
+@dataclass(frozen=True)
+class MockNoQuestions:
+    level: str | None
+
+
+@dataclass(frozen=True)
+class MockItemResult:
+    question: Question
+    answered: bool
+    correct: bool
+    late: bool
+    seconds: int | None  # from the question to the answer; None when not answered
+    choice: int | None
+    found: tuple[bool, ...] | None  # key points found in a written answer
+
+    @property
+    def scored(self) -> bool:
+        return self.answered and self.correct and not self.late
+
+
+@dataclass(frozen=True)
+class MockReport:
+    items: tuple[MockItemResult, ...]
+    total: int  # questions the mock was to ask
+    seconds: int  # time taken
+    stopped: bool  # ended early by /quiz mock stop
+    study_next: tuple[str, ...]  # the weakest topics, 2 or 3 when there are any
+
+    @property
+    def score(self) -> int:
+        return sum(1 for item in self.items if item.scored)
+
+
+# ---- Anki decks (/quiz export) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportReady:
+    count: int  # notes in the deck
+    file_name: str
+
+
+@dataclass(frozen=True)
+class ExportEmpty:
+    pass
+
+
+@dataclass(frozen=True)
+class ExportFailed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class FileSentDirectly:
+    """Where a file cannot ride along an ephemeral message (Slack): it went to the member's direct messages."""
+
+    file_name: str
+
+
+@dataclass(frozen=True)
+class FileScopeMissing:
+    """Slack refused the upload: the app lacks files:write (docs/slack.md)."""
+
+    scope: str = "files:write"
+
+
 Outcome = (
     OpenNeedsWords | PickOutOfRange | PickLocked | AlreadyPicked | EmptyAnswer | AnswerTooLong | AlreadyWrote
     | WrittenSaved | NotYourQuestion | AlreadyAnswered | RoundIsClosed | QuestionAsked | PersonalResult
@@ -265,5 +370,7 @@ Outcome = (
     | AdminNotice | Help | SettingsShown | SetupProblem | LeaderboardShown | MemberStatsShown | TeamStatsShown
     | ReviewUsage | ReminderSet | NothingDue | ReviewsDue | ReviewReminder
     | TopicUsage | TopicUnknown | NoQuestionLeft | QuestionMarked | BrokenListed | UnknownQuestion | BrokenUsage
+    | MockQuestion | MockAnswered | MockAlreadyOpen | NoMockOpen | MockNoQuestions | MockReport
+    | ExportReady | ExportEmpty | ExportFailed | FileSentDirectly | FileScopeMissing
 )
 

@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot import outcomes as o
 from bot import texts
@@ -26,6 +26,9 @@ from bot.models import Answer, Bank, ChannelSettings, Member, Place, Question, R
 from bot.selection import RECENT_DAYS, pick_for_channel, pick_for_member
 from bot.store import Store
 from bot.study import Study
+
+if TYPE_CHECKING:
+    from bot.mocks import Mocks
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,7 @@ SettingsFor = Callable[[str, str], ChannelSettings]
 class Rounds:
     def __init__(self, store: Store, bank: Bank, settings_for: SettingsFor, events: EngineEvents,
                  study: Study | None = None, clock: Clock = datetime.now, rng: random.Random | None = None,
-                 metrics: Metrics | None = None, grader: AsyncGrader | None = None) -> None:
+                 metrics: Metrics | None = None, grader: AsyncGrader | None = None, *, mocks: Mocks | None = None) -> None:
         self.store = store
         self.bank = bank
         self.settings_for = settings_for
@@ -85,6 +88,7 @@ class Rounds:
         self.metrics = metrics or Metrics()
         self.grader = grader  # optional (the model judge): grades a channel round's written answers at the reveal
         self._pregrading: set[int] = set()
+        self.mocks = mocks  # a mock question's answer goes on to the next question (bot/mocks.py)
 
     def _round_for(self, platform: str, round_id: int | None, message_id: str | None) -> Round | None:
         if round_id is not None:
@@ -145,7 +149,8 @@ class Rounds:
     def _refusal(self, rnd: Round, member: Member) -> Outgoing | None:
         if not rnd.is_channel and rnd.owner != member.user_id:
             return self._note(rnd, member, o.NotYourQuestion())
-        late = rnd.deadline is not None and self.clock() >= rnd.deadline
+        # A mock question's deadline is its time limit: a late answer is still taken, and marked late.
+        late = rnd.deadline is not None and self.clock() >= rnd.deadline and rnd.kind is not RoundKind.MOCK
         if not rnd.is_open or late:
             if not rnd.is_channel:
                 return self._note(rnd, member, o.AlreadyAnswered())
@@ -183,6 +188,9 @@ class Rounds:
             self.store.set_result(answer.id, result.correct, result.score, 0, result.found)
         if self.study:
             self.study.after_answer(rnd, answer.user_id, result.correct, result.score, now)
+        if rnd.kind is RoundKind.MOCK and self.mocks is not None:
+            return self.mocks.answered(rnd, question, member, result.correct, result.score, result.found, answer.choice,
+                                       now)
         return [Outgoing(Kind.FEEDBACK, rnd.place, outcome=o.PersonalResult(question, answer.choice, result.grade),
                          round_id=rnd.id, to=member)]
 

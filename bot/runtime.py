@@ -14,9 +14,11 @@ from bot.channel_setup import Workspaces
 from bot.clock import Clock, system_clock
 from bot.config import Settings
 from bot.dashboard_links import DashboardLinks
+from bot.decks import MemberDecks
 from bot.engine import QuizEngine
 from bot.judge import Judge
 from bot.metrics import Metrics
+from bot.mocks import Mocks
 from bot.question_status import QuestionStatus
 from bot.models import Bank
 from bot.router import Router
@@ -80,12 +82,14 @@ def build_engine(store: Store, bank: Bank, settings: Settings, *, clock: Clock =
     events = EngineEvents()
     workspaces = Workspaces(store, settings, clock)
     study = Study(store, bank, clock, workspaces.settings_for)
-    rounds = Rounds(store, bank, workspaces.settings_for, events, study, clock, rng, metrics, grader)
+    mocks = Mocks(store, bank, workspaces.settings_for, clock, rng)
+    rounds = Rounds(store, bank, workspaces.settings_for, events, study, clock, rng, metrics, grader, mocks=mocks)
     boards = Boards(store, bank, workspaces.settings_for, clock, settings.db_path.resolve().parent / "charts")
     dashboards = DashboardLinks(store, settings, clock)
+    decks = MemberDecks(store, bank, settings.db_path.resolve().parent)  # /quiz export: next to the database
     statuses = QuestionStatus(store, bank, clock)
     return QuizEngine(store, bank, settings, clock, events, workspaces, rounds, boards, study, dashboards=dashboards,
-                      statuses=statuses)
+                      mocks=mocks, decks=decks, statuses=statuses)
 
 
 class Runtime:

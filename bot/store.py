@@ -120,16 +120,17 @@ class Store:
     def save_workspace(self, s: ChannelSettings, source: str, now: datetime) -> None:
         self.db.execute(
             """INSERT INTO workspaces (platform, workspace, channel, daily_at, days, timezone, reveal_after,
-                   weekly_at, hidden_votes, open_questions, source, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   weekly_at, hidden_votes, open_questions, mock_mc, mock_open, source, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (platform, workspace) DO UPDATE SET channel = excluded.channel,
                    daily_at = excluded.daily_at, days = excluded.days, timezone = excluded.timezone,
                    reveal_after = excluded.reveal_after, weekly_at = excluded.weekly_at,
                    hidden_votes = excluded.hidden_votes, open_questions = excluded.open_questions,
+                   mock_mc = excluded.mock_mc, mock_open = excluded.mock_open,
                    source = excluded.source,
                    updated_at = excluded.updated_at""",
             (s.platform, s.workspace, s.channel, s.daily_at, s.days, s.timezone, s.reveal_after,
-             s.weekly_at, int(s.hidden_votes), int(s.open_questions), source, iso(now)),
+             s.weekly_at, int(s.hidden_votes), int(s.open_questions), s.mock_mc, s.mock_open, source, iso(now)),
         )
 
     # ---- rounds ----------------------------------------------------------------
@@ -191,7 +192,7 @@ class Store:
 
     def open_personal_round(self, place: Place, owner: str) -> Round | None:
         row = self.row(
-            """SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('personal', 'review')
+            """SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('personal', 'review', 'mock')
                AND platform = ? AND workspace = ? AND owner = ? ORDER BY id DESC LIMIT 1""",
             (place.platform, place.workspace, owner),
         )
@@ -424,6 +425,70 @@ class Store:
             (platform, workspace),
         )
 
+    def missed_questions(self, platform: str, workspace: str, user_id: str) -> list[str]:
+        """Ids of the questions a member got wrong (in any kind of round), the latest miss first."""
+        rows = self.rows(
+            """SELECT r.question_id, MAX(a.answered_at) AS last FROM answers a JOIN rounds r ON r.id = a.round_id
+               WHERE a.platform = ? AND a.workspace = ? AND a.user_id = ? AND a.correct = 0
+               GROUP BY r.question_id ORDER BY last DESC, r.question_id""",
+            (platform, workspace, user_id),
+        )
+        return [r["question_id"] for r in rows]
+
+    # ---- mock interviews (bot/mocks.py) ------------------------------------------------
+
+    def create_mock(self, member: Member, place: Place, level: str | None, plan: str, tier: int,
+                    now: datetime) -> int | None:
+        """The new mock's id, or None when the member has one open already (mocks_one_open)."""
+        row = self.row(
+            """INSERT INTO mocks (platform, workspace, channel, user_id, name, level, plan, tier, started_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id""",
+            (place.platform, place.workspace, place.channel, member.user_id, member.name, level, plan, tier, iso(now)),
+        )
+        return row["id"] if row else None
+
+    def open_mock(self, platform: str, workspace: str, user_id: str) -> dict | None:
+        return self.row("SELECT * FROM mocks WHERE platform = ? AND workspace = ? AND user_id = ? AND ended_at IS NULL",
+                        (platform, workspace, user_id))
+
+    def mock(self, mock_id: int) -> dict | None:
+        return self.row("SELECT * FROM mocks WHERE id = ?", (mock_id,))
+
+    def mock_item_for_round(self, round_id: int) -> dict | None:
+        return self.row("SELECT * FROM mock_items WHERE round_id = ?", (round_id,))
+
+    def mock_items(self, mock_id: int) -> list[dict]:
+        return self.rows("SELECT * FROM mock_items WHERE mock_id = ? ORDER BY position", (mock_id,))
+
+    def add_mock_item(self, mock_id: int, position: int, question_id: str, round_id: int, asked_at: datetime,
+                      deadline: datetime) -> None:
+        self.db.execute(
+            """INSERT INTO mock_items (mock_id, position, question_id, round_id, asked_at, deadline)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (mock_id, position, question_id, round_id, iso(asked_at), iso(deadline)),
+        )
+        self.db.execute("UPDATE mocks SET position = ? WHERE id = ?", (position, mock_id))
+
+    def set_mock_result(self, mock_id: int, position: int, answered_at: datetime, correct: bool, score: float | None,
+                        late: bool, found: list[bool] | None, choice: int | None) -> bool:
+        """Record a question's result once; False when it was recorded already."""
+        cursor = self.db.execute(
+            """UPDATE mock_items SET answered_at = ?, correct = ?, score = ?, late = ?, found = ?, choice = ?
+               WHERE mock_id = ? AND position = ? AND answered_at IS NULL""",
+            (iso(answered_at), int(correct), score, int(late), json.dumps(found) if found is not None else None,
+             choice, mock_id, position),
+        )
+        return cursor.rowcount == 1
+
+    def set_mock_tier(self, mock_id: int, tier: int) -> None:
+        self.db.execute("UPDATE mocks SET tier = ? WHERE id = ?", (tier, mock_id))
+
+    def end_mock(self, mock_id: int, status: str, now: datetime) -> bool:
+        """Close a mock once ("done" or "stopped"); False when it was closed already."""
+        cursor = self.db.execute("UPDATE mocks SET status = ?, ended_at = ? WHERE id = ? AND ended_at IS NULL",
+                                 (status, iso(now), mock_id))
+        return cursor.rowcount == 1
+
     # ---- questions marked broken by admins (/quiz broken) ---------------------------------
 
     def broken_questions(self) -> dict[str, dict]:
@@ -554,6 +619,8 @@ def _settings(row: dict) -> ChannelSettings:
         weekly_at=row["weekly_at"],
         hidden_votes=bool(row["hidden_votes"]),
         open_questions=bool(row["open_questions"]),
+        mock_mc=row["mock_mc"],
+        mock_open=row["mock_open"],
     )
 
 

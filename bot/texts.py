@@ -148,6 +148,8 @@ def settings_text(s: ChannelSettings) -> str:
             f"**Weekly leaderboard:** {s.weekly_at or 'off'}",
             f"**Hidden votes:** {'on' if s.hidden_votes else 'off'}",
             f"**Open-ended questions:** {'on' if s.open_questions else 'off'}",
+            f"**Mock interview time limits:** {human_duration(s.mock_mc)} multiple choice, "
+            f"{human_duration(s.mock_open)} open-ended",
         ]
     )
 
@@ -155,7 +157,8 @@ def settings_text(s: ChannelSettings) -> str:
 SETUP_USAGE = (
     "Change with `/quiz setup key=value ...`, keys: channel=here, time=09:00 (or off), days=mon-fri, "
     "timezone=Europe/Berlin, reveal=8h, weekly=\"mon 09:00\" (or off), hidden=on|off, "
-    "open=on|off (open-ended questions in channel rounds)."
+    "open=on|off (open-ended questions in channel rounds), mock_mc=60s and mock_open=5m (a mock interview's "
+    "time limit per multiple-choice and per open-ended question)."
 )
 
 
@@ -176,8 +179,12 @@ def help_text(levels: Sequence[str], platform: str = "discord") -> str:
             "- `/quiz leaderboard [week|all]`: the ranking, this week by default.",
             "- `/quiz stats`: your record: answered, correct, streak, by level and topic. `/quiz stats team`: the team's weak topics (admins).",
             "- `/quiz review`: your next question due for review (spaced repetition). `/quiz review remind on|off`: a daily reminder.",
+            "- `/quiz mock [level]`: a private mock interview: 5 timed questions in a row, mixing multiple choice and "
+            "open-ended, harder after a right answer and easier after a wrong one, then a report. The level sets where "
+            "it starts. `/quiz mock stop` ends it early, with a report so far.",
             "- `/quiz topic <topic>`: a private question on that topic now.",
-            "- `/quiz setup`: channel, time, days, timezone, reveal delay, hidden votes (admins).",
+            "- `/quiz export`: your missed questions as an Anki deck, sent privately.",
+            "- `/quiz setup`: channel, time, days, timezone, reveal delay, hidden votes, mock time limits (admins).",
             "- `/quiz broken <question id> [off]`: mark a question broken, so no pick draws it; `off` undoes it; "
             "alone, the list (admins).",
             "- `/quiz dashboard`: a private link to the web dashboard (admins: the team's pages; members: their own). "
@@ -427,3 +434,152 @@ def _(x: o.UnknownQuestion) -> Words:
 
 _fixed(o.BrokenUsage, "Use `/quiz broken <question id> [reason]` to mark a question broken, "
                       "`/quiz broken <question id> off` to undo it, or `/quiz broken` for the list.")
+
+
+# ---- mock interviews ----------------------------------------------------------------------------------
+
+
+def seconds_text(seconds: int) -> str:
+    """60 s, 5 min, 1 min 30 s: a time limit as people say it."""
+    minutes, rest = divmod(max(0, int(seconds)), 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min" + (f" {rest} s" if rest else "")
+
+
+MOCK_RULES = ("_Mock interview: {total} questions in a row, each with a time limit; the next one is harder after a "
+              "right answer and easier after a wrong one. An answer after the limit is still graded, but scores 0 "
+              "here. `/quiz mock stop` ends it with a report so far._")
+
+
+@render.register
+def _(x: o.MockQuestion) -> Words:
+    q = x.question
+    title = f"Mock interview · {x.position + 1}/{x.total} · {q.level} · {q.topic}"
+    how = "answer in your own words" if q.is_open else "pick a number, or answer in your own words"
+    clock = f"⏱ **Answer within {seconds_text(x.limit)}**, by {x.deadline:%H:%M:%S} UTC: {how}."
+    parts = []
+    if x.first:
+        parts.append(MOCK_RULES.format(total=x.total))
+    if x.again:
+        parts.append(f"_Your mock interview is still open: this is question {x.position + 1} of {x.total}._")
+    parts += [round_body(q), clock]
+    return title, "\n\n".join(parts)
+
+
+@render.register
+def _(x: o.MockAnswered) -> Words:
+    verdict = "✅ Right." if x.correct else "❌ Not this time."
+    if x.late:
+        verdict += (f" ⏰ Late: {seconds_text(x.seconds)}, over the {seconds_text(x.limit)} limit; recorded, "
+                    "and it scores 0 in this mock.")
+    else:
+        verdict += f" ({seconds_text(x.seconds)})"
+    return "", verdict + " The details come in the report at the end."
+
+
+@render.register
+def _(x: o.MockAlreadyOpen) -> Words:
+    return "Mock interview", (f"You already have a mock interview open, started {x.started_at:%H:%M} UTC: you are at "
+                              f"question {x.position + 1} of {x.total}. Answer it (shown below), or end it with "
+                              "`/quiz mock stop` for a report so far.")
+
+
+_fixed(o.NoMockOpen, "You have no mock interview open. `/quiz mock` starts one.", "Mock interview")
+
+
+@render.register
+def _(x: o.MockNoQuestions) -> Words:
+    where = f" of level {x.level}" if x.level else ""
+    return "Mock interview", f"There are no questions{where} to make a mock interview of right now."
+
+
+def _mock_line(number: int, item: o.MockItemResult) -> str:
+    q = item.question
+    if not item.answered:
+        mark, when = "➖", "not answered"
+    else:
+        mark = "⏰" if item.late else ("✅" if item.correct else "❌")
+        when = seconds_text(item.seconds or 0) + (" (late" + (", right" if item.correct else "") + ")"
+                                                  if item.late else "")
+    return f"{number}. {mark} {q.level} · {q.topic} · {when}"
+
+
+def _missed_points(item: o.MockItemResult) -> list[str]:
+    """The key points a miss did not make: those a written answer left out, else all of them."""
+    q = item.question
+    if item.found is not None and len(item.found) == len(q.key_points):
+        return [p for p, ok in zip(q.key_points, item.found) if not ok]
+    return list(q.key_points)
+
+
+@render.register
+def _(x: o.MockReport) -> Words:
+    asked = len(x.items)
+    title = "Mock interview report" + (f" (stopped after {asked} of {x.total})" if x.stopped else "")
+    if not x.items:
+        return title, "The mock interview ended before any question was answered."
+    lines = [f"**Score:** {x.score}/{asked} ({x.score / asked:.0%}) in {seconds_text(x.seconds)}"]
+    if x.stopped:
+        lines.append(f"_Stopped early: this report covers the {asked} question{'s' if asked != 1 else ''} asked._")
+    lines += ["", "**Question by question:**"]
+    lines += [_mock_line(n, item) for n, item in enumerate(x.items, 1)]
+    by_topic: dict[str, list[int]] = {}
+    for item in x.items:
+        tally = by_topic.setdefault(item.question.topic, [0, 0])
+        tally[0] += int(item.scored)
+        tally[1] += 1
+    lines += ["", "**By topic:**"]
+    lines += [f"- {topic}: {right}/{count}" for topic, (right, count) in sorted(by_topic.items())]
+    misses = [(n, item) for n, item in enumerate(x.items, 1) if not item.scored]
+    if misses:
+        lines += ["", "**What to look at again:**"]
+        for n, item in misses:
+            q = item.question
+            lines += ["", f"**{n}. {q.topic}:** {shorten(q.question, 200)}"]
+            if item.answered and item.late and item.correct:
+                lines.append("Right, but after the time limit.")
+            if not q.is_open:
+                lines.append(f"Answer: {q.correct}. {q.correct_text}")
+            points = _missed_points(item)
+            if points and not (item.late and item.correct):
+                lines.append("Key points missed: " + "; ".join(points))
+            lines.append("Model answer: " + reflow(q.answer))
+    lines.append("")
+    if x.study_next:
+        lines.append("**Study next:** " + ", ".join(x.study_next) + " (`/quiz topic <topic>` for a question on one)")
+    else:
+        lines.append("**Study next:** no weak topic showed up. Try a harder start: `/quiz mock advanced`.")
+    return title, "\n".join(lines)
+
+
+# ---- Anki decks (/quiz export) -------------------------------------------------------------------
+
+
+@render.register
+def _(x: o.ExportReady) -> Words:
+    s = "s" if x.count != 1 else ""
+    return "Your Anki deck", (f"Your {x.count} missed question{s} as an Anki deck: {x.file_name}. Import it in Anki "
+                              "(File → Import); importing a newer deck later updates these notes instead of adding "
+                              "copies.")
+
+
+_fixed(o.ExportEmpty, "You have no missed questions yet, so there is no deck to send. Questions you get wrong "
+                      "(in channel rounds, `/quiz`, reviews and mocks) go into it.", "Your Anki deck")
+
+
+@render.register
+def _(x: o.ExportFailed) -> Words:
+    return "", f"I could not make your deck ({x.reason}). Try again later; an admin can check the bot's log."
+
+
+@render.register
+def _(x: o.FileSentDirectly) -> Words:
+    return "", f"I sent you {x.file_name} in a direct message."
+
+
+@render.register
+def _(x: o.FileScopeMissing) -> Words:
+    return "", (f"Sorry, I cannot send you the file: this Slack app lacks the `{x.scope}` permission. A workspace "
+                f"admin can add it (api.slack.com/apps → studybot → OAuth & Permissions → Bot Token Scopes → "
+                f"`{x.scope}`, then reinstall the app); studybot's docs/slack.md explains why it is needed.")

@@ -1,12 +1,16 @@
-"""/quiz topic and /quiz broken in the engine (the platforms' parts are in their own tests)."""
+"""/quiz topic, /quiz export and /quiz broken in the engine (the platforms' parts are in their own tests)."""
 
 from __future__ import annotations
+
+import sqlite3
+import zipfile
 
 import pytest
 
 from bot import outcomes as o
 from bot.events import ChoiceMade, CommandInvoked, Kind
 from bot.models import RoundKind
+from bot.texts import help_text
 from bot.topics import closest, match
 from tests.conftest import make_engine, member
 
@@ -53,6 +57,43 @@ def test_topic_matching_rules():
     assert closest("", names) == names
 
 
+# ---- /quiz export ---------------------------------------------------------------------------------------
+
+
+def test_export_with_no_misses_says_so_and_sends_no_file(engine, place):
+    ada = member("ada")
+    [said] = run(engine, ada, place, "export")
+    assert said.outcome == o.ExportEmpty() and said.file is None and said.to == ada
+    assert "no missed questions" in said.text
+    [asked] = run(engine, ada, place, "topic Tokenization")
+    engine.handle(ChoiceMade(ada, 1, round_id=asked.round_id))  # b1's right answer
+    [said] = run(engine, ada, place, "export")
+    assert said.outcome == o.ExportEmpty() and said.file is None
+    [problem] = run(engine, ada, place, "export now")
+    assert "takes nothing more" in problem.text
+
+
+def test_export_sends_the_members_misses_as_a_deck(engine, place, tmp_path):
+    ada, bob = member("ada"), member("bob")
+    for who, topic, pick in ((ada, "Tokenization", 2), (ada, "Embeddings", 3), (ada, "Context window", 2),
+                             (bob, "Attention" if False else "RLHF", 1)):
+        [asked] = run(engine, who, place, f"topic {topic}")
+        engine.handle(ChoiceMade(who, pick, round_id=asked.round_id))
+    [said] = run(engine, ada, place, "export")
+    assert isinstance(said.outcome, o.ExportReady) and said.outcome.count == 2  # b3 was answered right
+    assert said.to == ada and said.file is not None and said.file.suffix == ".apkg"
+    assert said.file.parent == engine.settings.db_path.resolve().parent  # next to the database
+    assert "2 missed questions as an Anki deck" in said.text
+    with zipfile.ZipFile(said.file) as deck:
+        deck.extract("collection.anki2", tmp_path)
+    conn = sqlite3.connect(tmp_path / "collection.anki2")
+    fields = [row[0] for row in conn.execute("SELECT flds FROM notes")]
+    conn.close()
+    assert len(fields) == 2 and any("b1" in f for f in fields) and any("b2" in f for f in fields)
+    # a question marked broken is left out of the deck
+    run(engine, member("boss"), place, "broken b1", admin=True)
+    [said] = run(engine, ada, place, "export")
+    assert said.outcome.count == 1
 
 
 # ---- /quiz broken ------------------------------------------------------------------------------------------
@@ -115,12 +156,10 @@ def test_every_question_broken_posts_nothing_and_says_why(engine, place):
     assert not engine.store.open_channel_rounds()
 
 
-
 def test_help_lists_the_new_commands():
-    from bot.texts import help_text
-
     text = help_text(("basic", "advanced"), "console")
-    for command in ("/quiz topic <topic>", "/quiz broken <question id> [off]"):
+    for command in ("/quiz mock [level]", "/quiz mock stop", "/quiz topic <topic>", "/quiz export",
+                    "/quiz broken <question id> [off]", "mock_mc" if False else "mock time limits"):
         assert command in text, command
 
 

@@ -2,7 +2,8 @@
 
 `/quiz advanced` is typed as such: every level of the question bank is a
 subcommand, next to `any`, `post`, `leaderboard`, `stats`, `review`, `setup`,
-`topic` (with an autocomplete over the bank's topics), `broken` and `help`. A use becomes the text that follows `/quiz` on every platform
+`mock`, `topic` (with an autocomplete over the bank's topics), `export`, `broken`
+and `help`. A use becomes the text that follows `/quiz` on every platform
 ("advanced", "post basic", "setup channel=123 time=09:00"), and the engine
 parses it, so the rules stay in one place.
 """
@@ -23,10 +24,11 @@ log = logging.getLogger(__name__)
 
 Run = Callable[[discord.Interaction, str], Awaitable[None]]
 
-FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "dashboard", "topic", "broken", "help")
+FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "dashboard", "mock", "topic", "export", "broken",
+         "help")
 MAX_SUBCOMMANDS = 25  # Discord's limit per command
 _NAME = re.compile(r"^[-_\w]{1,32}$")
-SETUP_OPTIONS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open")
+SETUP_OPTIONS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open", "mock_mc", "mock_open")
 AUTOCOMPLETE_CHOICES = 25  # Discord's limit
 Complete = Callable[[str, str], Awaitable[list[str]]]  # (what: "topic" or "question", typed so far) -> names
 
@@ -45,6 +47,10 @@ def command_text(name: str, options: Mapping[str, object] | None = None) -> str:
         return "dashboard revoke" if options.get("revoke") else "dashboard"
     if name == "review":
         return f"review remind {options['remind']}" if options.get("remind") else "review"
+    if name == "mock":
+        if options.get("stop"):
+            return "mock stop"
+        return f"mock {options['level']}" if options.get("level") else "mock"
     if name == "broken":
         words = ["broken", *([str(options["question"])] if options.get("question") else [])]
         if options.get("question") and options.get("off"):
@@ -103,7 +109,10 @@ def build_quiz(levels: tuple[str, ...], run: Run, complete: Complete | None = No
     quiz.add_command(_stats(run))
     quiz.add_command(_review(run))
     quiz.add_command(_setup(run))
+    quiz.add_command(_mock(run, names))
     quiz.add_command(_topic(run, complete))
+    quiz.add_command(app_commands.Command(name="export", description="Your missed questions as an Anki deck, privately",
+                                          callback=_fixed(run, "export")))
     quiz.add_command(_broken(run, complete))
     quiz.add_command(_dashboard(run))
     quiz.add_command(app_commands.Command(name="help", description="What the /quiz commands do",
@@ -163,6 +172,8 @@ def _setup(run: Run) -> app_commands.Command:
         reveal="Time from post to reveal, e.g. 8h or 30m", weekly="Weekly leaderboard, e.g. 'mon 09:00', or off",
         hidden="Hidden votes: buttons instead of reactions, tally hidden until the reveal",
         open="Open-ended questions in channel rounds, answered in words (default: off)",
+        mock_mc="Mock interview: time limit per multiple-choice question, e.g. 60s",
+        mock_open="Mock interview: time limit per open-ended question, e.g. 5m",
     )
     async def setup(interaction: discord.Interaction, channel: discord.TextChannel | None = None,
                     time: app_commands.Range[str, 1, 40] | None = None,
@@ -170,9 +181,11 @@ def _setup(run: Run) -> app_commands.Command:
                     timezone: app_commands.Range[str, 1, 60] | None = None,
                     reveal: app_commands.Range[str, 1, 40] | None = None,
                     weekly: app_commands.Range[str, 1, 40] | None = None, hidden: bool | None = None,
-                    open: bool | None = None) -> None:  # noqa: A002 (the option's name as members see it)
+                    open: bool | None = None,  # noqa: A002 (the option's name as members see it)
+                    mock_mc: app_commands.Range[str, 1, 20] | None = None,
+                    mock_open: app_commands.Range[str, 1, 20] | None = None) -> None:
         options = {"channel": channel, "time": time, "days": days, "timezone": timezone, "reveal": reveal,
-                   "weekly": weekly, "hidden": hidden, "open": open}
+                   "weekly": weekly, "hidden": hidden, "open": open, "mock_mc": mock_mc, "mock_open": mock_open}
         await run(interaction, command_text("setup", options))
 
     return app_commands.Command(name="setup", description="Channel, time, days, time zone, reveal delay (admins)",
@@ -186,6 +199,17 @@ def _dashboard(run: Run) -> app_commands.Command:
 
     return app_commands.Command(name="dashboard", description="A private link to the web dashboard",
                                 callback=dashboard)
+
+
+def _mock(run: Run, levels: list[str]) -> app_commands.Command:
+    @app_commands.describe(level="Where the difficulty starts (default: intermediate)",
+                           stop="End your open mock interview now, with a report so far")
+    @app_commands.choices(level=[app_commands.Choice(name=lv, value=lv) for lv in levels])
+    async def mock(interaction: discord.Interaction, level: str | None = None, stop: bool = False) -> None:
+        await run(interaction, command_text("mock", {"level": level, "stop": stop}))
+
+    return app_commands.Command(name="mock", description="A private mock interview: 5 timed questions, then a report",
+                                callback=mock)
 
 
 def _autocomplete(complete: Complete | None, what: str):

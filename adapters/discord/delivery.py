@@ -246,7 +246,8 @@ class Delivery:
         first = None
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
-            sent = await reply.send(piece, view if last else None, _attachment(message, piece) if index == 0 else None)
+            attached = (_file(message) or _attachment(message, piece)) if index == 0 else None
+            sent = await reply.send(piece, view if last else None, attached)
             first = first or sent
         return Sent(str(first.id)) if first is not None else None
 
@@ -262,6 +263,16 @@ class Delivery:
             log.info("could not send a direct message to %s: %s", message.to.user_id, error.text)
             return None
         return Sent(str(first.id)) if first else None
+
+
+def _file(message: Outgoing) -> discord.File | None:
+    """The file handed to the member (an Anki deck), attached to the ephemeral answer."""
+    if message.file is None:
+        return None
+    if not message.file.is_file():
+        log.warning("file %s is missing; sent without it", message.file)
+        return None
+    return discord.File(message.file, filename=message.file.name)
 
 
 def _attachment(message: Outgoing, piece: Piece) -> discord.File | None:

@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 class SlackAdapter:
     platform = PLATFORM
-    attaches_images = False  # uploading files needs the files:write scope, which the app does not ask for
+    attaches_images = False  # charts stay out: a file can only go to a direct message (files:write is for decks)
 
     def __init__(self, settings: Settings, host: str = "0.0.0.0", store: Store | None = None) -> None:
         """`store`: the bot's database, shared by the replicas (retried events seen by any of them; with OAuth,

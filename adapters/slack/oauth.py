@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 # The bot scopes an install asks for: the manifest's (slack-manifest.yaml; a test keeps the two the same).
 SCOPES = ("chat:write", "commands", "reactions:read", "reactions:write", "channels:history", "groups:history",
-          "users:read", "im:write")
+          "users:read", "im:write", "files:write")
 STATE_SECONDS = 600  # how long an install link stays good
 TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 

@@ -20,12 +20,16 @@ from adapters.slack import render
 from adapters.slack.client import ROUND_WAITS, Workspaces, delivery_error, error_code, invite_hint
 from adapters.slack.ids import CHOICE_REACTIONS, message_id, split_message_id
 from bot.events import Kind, Outgoing
+from bot.outcomes import FileScopeMissing, FileSentDirectly
 
 log = logging.getLogger(__name__)
 
 # Refusals that are the member's doing, not an admin's: nothing to report.
 MEMBER_GONE = ("user_not_in_channel", "user_not_found", "user_disabled", "cannot_dm_bot")
 INVITE_NEEDED = ("not_in_channel", "channel_not_found")
+FILES_SCOPE_MISSING = ("A member asked for a file (/quiz export) and Slack refused it: the app lacks the files:write "
+                       "scope. Add it under OAuth & Permissions → Bot Token Scopes at api.slack.com/apps (or update "
+                       "the app from slack-manifest.yaml), then reinstall the app (docs/slack.md).")
 
 
 @dataclass
@@ -116,6 +120,8 @@ class Outbox:
 
     async def _private(self, m: Outgoing, reply: ReplyTo | None) -> None:
         assert m.to is not None
+        if m.file is not None:
+            return await self._hand_file(m, reply)
         page_list = render.message_pages(m)
         if reply is not None and reply.user_id == m.to.user_id and reply.response_url:
             if await self._respond(reply.response_url, m, page_list):
@@ -149,6 +155,24 @@ class Outbox:
                 log.info("response_url refused (%s %s); using chat.postEphemeral", answer.status_code, answer.body)
                 return False
         return True
+
+    async def _hand_file(self, m: Outgoing, reply: ReplyTo | None) -> None:
+        """A file for one member (an Anki deck). An ephemeral message cannot carry one, so it goes to the member's
+        direct messages (files_upload_v2, which needs the files:write scope), and a note says so where they asked.
+        Without the scope, the member hears why politely and the admins are told how to add it."""
+        assert m.to is not None and m.file is not None
+        client = self.workspaces.client_for(m.place.workspace)
+        try:
+            opened = await client.conversations_open(users=m.to.user_id)
+            await client.files_upload_v2(channel=opened["channel"]["id"], file=str(m.file), filename=m.file.name,
+                                         title=m.title or m.file.name, initial_comment=render.fallback(m))
+        except SlackApiError as error:
+            if error_code(error) != "missing_scope":
+                raise
+            await self._private(Outgoing(Kind.NOTICE, m.place, outcome=FileScopeMissing(), to=m.to), reply)
+            raise DeliveryError(FILES_SCOPE_MISSING) from None
+        await self._private(Outgoing(Kind.NOTICE, m.place, outcome=FileSentDirectly(m.file.name), to=m.to), reply)
+        return None
 
     async def _direct(self, m: Outgoing) -> Sent | None:
         """A direct message from the bot (reminders): conversations.open, then chat.postMessage."""

@@ -187,7 +187,7 @@ def personal_blocks(m: Outgoing) -> list[Block]:
 
 def text_pages(m: Outgoing) -> list[list[Block]]:
     """Reveals, feedback, notices, boards, stats, reminders: as many messages as the text needs."""
-    # m.image (a PNG chart) is left out: uploading files needs the files:write scope, which the app does not ask for.
+    # m.image (a PNG chart) is left out: an ephemeral message cannot carry a file (decks go to a direct message).
     blocks = ([header(m.title)] if m.title else []) + sections(m.text)
     return pages(blocks)
 

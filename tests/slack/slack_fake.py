@@ -51,6 +51,8 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     responses: list[dict] = field(default_factory=list)  # bodies posted to response_urls
     socket_acks: list[dict] = field(default_factory=list)
+    missing_scopes: set[str] = field(default_factory=set)  # scopes the app was not granted (files:write, ...)
+    uploads: dict[str, dict] = field(default_factory=dict)  # file id -> filename, bytes, and where it was shared
     socket_envelopes: asyncio.Queue | None = None
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -67,6 +69,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -229,6 +232,45 @@ class FakeSlack:
             return {"ok": False, "error": "already_reacted"}
         self._reactions.add(key)
         return {"ok": True}
+
+    # files_upload_v2: files.getUploadURLExternal, a POST of the bytes to its upload_url, files.completeUploadExternal
+
+    def _scope(self, scope: str) -> dict | None:
+        if scope in self.missing_scopes:
+            return {"ok": False, "error": "missing_scope", "needed": scope, "provided": "chat:write,commands"}
+        return None
+
+    def m_files_getUploadURLExternal(self, args: dict) -> dict:
+        refused = self._scope("files:write")
+        if refused:
+            return refused
+        file_id = f"F0{len(self.uploads) + 1:05d}"
+        self.uploads[file_id] = {"filename": args.get("filename"), "length": int(args.get("length", 0)),
+                                 "data": None, "channel": None}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def m_files_completeUploadExternal(self, args: dict) -> dict:
+        refused = self._scope("files:write")
+        if refused:
+            return refused
+        files = args.get("files")
+        files = json.loads(files) if isinstance(files, str) else files
+        shared = []
+        for entry in files or []:
+            upload = self.uploads.get(entry.get("id"))
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(channel=args.get("channel_id"), title=entry.get("title"),
+                          initial_comment=args.get("initial_comment"))
+            shared.append({"id": entry["id"], "title": entry.get("title") or upload["filename"]})
+        return {"ok": True, "files": shared}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        upload["data"] = await request.read()
+        return web.Response(text="OK - " + str(len(upload["data"])))
 
     def m_views_open(self, args: dict) -> dict:
         return {"ok": True, "view": {"id": "V0MODAL", **_view(args)}}

@@ -28,7 +28,7 @@ def test_manifest_declares_what_the_adapter_needs():
     assert command["command"] == "/quiz" and command["url"].endswith("/slack/events")
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "chat:write", "commands", "reactions:read", "reactions:write", "channels:history", "groups:history",
-        "users:read", "im:write"}
+        "users:read", "im:write", "files:write"}
     settings = manifest["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "reaction_added", "message.channels", "message.groups", "app_home_opened", "app_uninstalled", "tokens_revoked"}
