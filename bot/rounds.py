@@ -77,7 +77,8 @@ SettingsFor = Callable[[str, str], ChannelSettings]
 class Rounds:
     def __init__(self, store: Store, bank: Bank, settings_for: SettingsFor, events: EngineEvents,
                  study: Study | None = None, clock: Clock = datetime.now, rng: random.Random | None = None,
-                 metrics: Metrics | None = None, grader: AsyncGrader | None = None, *, mocks: Mocks | None = None) -> None:
+                 metrics: Metrics | None = None, grader: AsyncGrader | None = None, *,
+                 mocks: Mocks | None = None) -> None:
         self.store = store
         self.bank = bank
         self.settings_for = settings_for
@@ -164,7 +165,8 @@ class Rounds:
     def personal_round(self, member: Member, place: Place, level: str | None, kind: RoundKind = RoundKind.PERSONAL,
                        question: Question | None = None, pool: list[Question] | None = None,
                        what: str = "that level") -> list[Outgoing]:
-        """A member's own question: `question`, else one drawn from `pool` (default: the level's), never a broken one."""
+        """A member's own question: `question`, else one drawn from `pool` (default: the level's), never a broken
+        one."""
         now = self.clock()
         if question is None:
             usable = self.usable(self.bank.of_level(level) if pool is None else pool)
@@ -222,7 +224,8 @@ class Rounds:
         now = self.clock()
         pool = self.usable(self.bank.of_level(level))
         if not pool:
-            log.warning("no question of level %s to post in %s: each one is marked broken", level or "any", place.channel)
+            log.warning("no question of level %s to post in %s: each one is marked broken", level or "any",
+                        place.channel)
             return []
         if not settings.open_questions:  # one-click rounds keep participation high: open-ended only by opt-in
             pool = [q for q in pool if not q.is_open] or pool  # a level of open questions alone still posts

@@ -74,7 +74,8 @@ class Study:
                              card.due, int(rating))
 
     def due(self, member: Member, place: Place) -> list[str]:
-        """Ids of the member's questions due for review now (still in the bank, not marked broken), most overdue first."""
+        """Ids of the member's questions due for review now (still in the bank, not marked broken), most overdue
+        first."""
         now = self.clock()
         broken = self.store.broken_questions()
         return [c["question_id"] for c in self.store.due_cards(place.platform, place.workspace, member.user_id, now)

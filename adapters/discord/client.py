@@ -123,7 +123,8 @@ class StudyClient(discord.AutoShardedClient):
         self.message_content = message_content
         self.command_guild = discord.Object(guild_id) if guild_id else None
         self.tree = QuizTree(self)
-        self.tree.add_command(build_quiz(levels, sink.on_command, getattr(sink, "autocomplete", None)), guild=self.command_guild)
+        self.tree.add_command(build_quiz(levels, sink.on_command, getattr(sink, "autocomplete", None)),
+                              guild=self.command_guild)
         self.ready_event = asyncio.Event()
         _guard_parsers(self._connection.parsers)
         pace_requests(self.http, Pacer())
