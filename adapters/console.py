@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from bot.ports import Hub, Sent
 from bot.clock import UTC, human_duration
 from bot.config import Settings
-from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, WrittenAnswer
+from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, SuggestionSubmitted, WrittenAnswer
 from bot.models import ChannelSettings, Member, Place
 from bot.texts import defang, name_of
 
@@ -61,6 +61,8 @@ class ConsoleAdapter:
         self._sent = 0
         self._numbers: dict[int, int] = {}  # round id -> "round N" as shown: channel rounds of this session
         self.interactive = _is_tty(self.stdin)  # a prompt only for a person at a terminal, not for pipes
+        self._form: FormPrompts | None = None  # the /quiz suggest form, asked field by field
+        self._confirm: str | None = None  # the command a "yes" on the next line runs (e.g. forget-me confirm)
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -124,6 +126,15 @@ class ConsoleAdapter:
         assert self.hub is not None
         if len(line) > MAX_LINE:
             self.say(f"That line is {len(line):,} characters; the console takes up to {MAX_LINE:,}.")
+            return True
+        if self._form is not None:
+            return await self._form_line(line)
+        if self._confirm is not None:  # "Type yes to ...": the line after a message with an action
+            command, self._confirm = self._confirm, None
+            if line.strip().lower() in YES:
+                await self._run(CommandInvoked(self.member, PLACE, command, is_admin=True))
+            else:
+                self.say("Cancelled: nothing changed.")
             return True
         text = line.strip()
         if not text:
@@ -196,13 +207,43 @@ class ConsoleAdapter:
     async def send(self, message: Outgoing, reply: Any = None) -> Sent | None:
         self._sent += 1
         self.say(self.render(message))
+        if message.to is not None and message.to.user_id == self.member.user_id:
+            if message.kind is Kind.FORM:  # the form's fields as prompts: those with problems, or all
+                self._form = FormPrompts(message.outcome)
+                self.say("Answer each prompt (`/cancel` stops).")
+                self.say(self._form.prompt())
+            elif message.actions:
+                self._confirm = message.actions[0].command
+                self.say(f"Type yes to {message.actions[0].label.lower()}; anything else cancels.")
         return Sent(f"console-{self._sent}")
+
+    async def _form_line(self, line: str) -> bool:
+        form = self._form
+        assert form is not None and self.hub is not None
+        if line.strip().lower() in ("/cancel", "/quit", "/exit"):
+            self._form = None
+            draft = form.form.draft
+            self.say("Form cancelled." + (f" What you typed is kept: `/quiz suggest draft {draft}` opens it again."
+                                          if draft is not None else ""))
+            return line.strip().lower() == "/cancel"
+        if not form.take(line):
+            return True  # more lines for this field
+        if not form.done:
+            self.say(form.prompt())
+            return True
+        self._form = None
+        event = SuggestionSubmitted(self.member, PLACE, tuple(form.values.items()), form.form.draft,
+                                    form.form.editing, is_admin=True)
+        await self._run(event)
+        return True
 
     def render(self, m: Outgoing) -> str:
         head = f"[to {m.to.name}] " if m.to else ""
         lines = []
         if m.kind is Kind.CLOSED:
             return f"{head}(round {self._number(m.round_id)} is now closed)"
+        if m.ping:
+            lines.append(f"@{m.ping}")  # /quiz setup ping=@group: mentioned on the daily post
         if m.title:
             numbered = m.kind is Kind.ROUND and m.to is None  # channel rounds; a private question has no number
             lines.append(f"{head}─── {m.title}" + (f"  [round {self._number(m.round_id)}]" if numbered else ""))
@@ -225,6 +266,57 @@ class ConsoleAdapter:
         if round_id is None:
             return "?"
         return self._numbers.setdefault(round_id, len(self._numbers) + 1)
+
+
+YES = ("yes", "y")
+LIST_FIELDS = ("choices", "key_points")  # typed one item a line, an empty line ends them
+
+
+class FormPrompts:
+    """The /quiz suggest form in a terminal: one prompt per field (only those with problems when it comes back);
+    Enter alone keeps what is there."""
+
+    def __init__(self, form) -> None:  # form: bot.outcomes.SuggestForm
+        from bot.suggestions import KEYS
+
+        self.form = form
+        self.values = {key: form.value(key) for key in KEYS}
+        wrong = [key for key, _ in form.errors if key in KEYS]
+        self.fields = wrong if wrong and all(key in KEYS for key, _ in form.errors) else list(KEYS)
+        self.index = 0
+        self.lines: list[str] = []
+
+    @property
+    def done(self) -> bool:
+        return self.index >= len(self.fields)
+
+    def prompt(self) -> str:
+        from bot.texts import suggest_hint, suggest_label
+
+        field = self.fields[self.index]
+        current = self.values.get(field, "")
+        shown = " | ".join(current.splitlines()) if current else ""
+        how = "one a line, then an empty line" if field in LIST_FIELDS else "one line"
+        keep = f" Enter alone keeps: {shown[:200]}" if shown else ""
+        return f"{suggest_label(field)} ({suggest_hint(field, self.form.levels)}; {how}).{keep}"
+
+    def take(self, line: str) -> bool:
+        """One typed line; True once the field is complete."""
+        field = self.fields[self.index]
+        text = line.strip()
+        if field in LIST_FIELDS:
+            if text and not (field == "choices" and not self.lines and text.lower() in ("open", "open-ended")):
+                self.lines.append(text)
+                return False
+            if text:  # open-ended
+                self.lines = [text]
+            if self.lines:
+                self.values[field] = "\n".join(self.lines)
+            self.lines = []
+        elif text:
+            self.values[field] = text
+        self.index += 1
+        return True
 
 
 def _is_tty(stream: TextIO) -> bool:

@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     export_as.add_argument("--csv", dest="directory", type=Path, metavar="DIR",
                            help="answers, rounds, weekly scores and members as CSV files in DIR")
     export_as.add_argument("--anki", type=Path, metavar="FILE", help="an Anki deck (.apkg) of the whole bank")
+    export_as.add_argument("--yaml", type=Path, metavar="FILE", help="the approved suggested questions (/quiz suggest) "
+                           "in questions.yaml's format, for merging into it")
     export.add_argument("--member", metavar="ID", help="with --anki: only the questions this member (platform "
                         "user id) answered wrongly")
     export.set_defaults(func=cmd_export)
@@ -80,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     items = sub.add_parser("items", help="item analysis of the multiple-choice answers: flags questions to fix")
     items.add_argument("--csv", type=Path, metavar="FILE", help="also write the rows to FILE as CSV")
     items.set_defaults(func=cmd_items)
+
+    forget = sub.add_parser("forget", help="delete one member's personal data (what /quiz forget-me does)")
+    forget.add_argument("member_id", metavar="MEMBER_ID", help="the member's platform user id (Discord: their "
+                        "numeric id; Slack: U...; console: console:NAME), or PLATFORM:ID")
+    forget.add_argument("--platform", choices=("discord", "slack", "console"),
+                        help="only on this platform (default: every platform with that id)")
+    forget.set_defaults(func=cmd_forget)
     return parser
 
 
@@ -311,6 +320,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from bot.backup import export_csv
 
+    if args.yaml is not None:
+        return _export_yaml(args)
     if args.anki is not None:
         return _export_anki(args)
     if args.member is not None:
@@ -350,6 +361,64 @@ def _export_anki(args: argparse.Namespace) -> int:
 
 
 # ---- item analysis ----------------------------------------------------------------------------
+
+
+def _export_yaml(args: argparse.Namespace) -> int:
+    from bot.suggestions import export_yaml
+
+    if args.member is not None:
+        return _fail("--member goes with --anki (a deck of that member's missed questions)")
+    settings = load_settings()
+    store = _open_existing_db(settings)
+    if store is None:
+        return _fail(f"STUDYBOT_DB: no database at {settings.db_path}: no suggested questions to export")
+    bank, _ = check_bank(settings.questions_path)
+    levels = bank.levels if bank is not None else ()
+    try:
+        count = export_yaml(store, levels, args.yaml)
+    except OSError as error:
+        return _fail(f"cannot write {args.yaml}: {error}")
+    finally:
+        store.close()
+    print(f"{args.yaml}: {count} approved suggested question{'s' if count != 1 else ''}"
+          + (" (check it with `studybot check`, then merge it into questions.yaml)" if count else ""))
+    return 0
+
+
+# ---- privacy --------------------------------------------------------------------------------------
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """studybot forget MEMBER_ID: what /quiz forget-me does, for an admin acting on a member's request."""
+    from bot.models import Bank
+    from bot.runtime import build_engine
+
+    settings = load_settings()
+    store = _open_existing_db(settings)
+    if store is None:
+        return _fail(f"STUDYBOT_DB: no database at {settings.db_path}: nothing stored about anyone")
+    try:
+        team = build_engine(store, Bank((), ()), settings).team
+        member, platform = args.member_id.strip(), args.platform
+        counts = team.forget(member, platform)
+        if not any(counts.values()) and platform is None and ":" in member:  # PLATFORM:ID
+            prefix, _, rest = member.partition(":")
+            if prefix in ("discord", "slack", "console") and rest:
+                member, platform = rest, prefix
+                counts = team.forget(member, platform)
+                if not any(counts.values()):  # console ids hold their platform: console:NAME
+                    member = args.member_id.strip()
+                    counts = team.forget(member, platform)
+    finally:
+        store.close()
+    where = f" on {platform}" if platform else ""
+    if not any(counts.values()):
+        return _fail(f"no member with id {args.member_id!r}{where} in the database: nothing to delete "
+                     "(ids are platform user ids: a Discord member's number, a Slack U..., console:NAME)")
+    found = ", ".join(f"{n} {kind}{'' if n == 1 or kind == 'stats' else 's'}" for kind, n in counts.items() if n)
+    print(f"Deleted the personal data of member {member}{where} ({found}): their name, the text of their answers, "
+          "their stats, cards and reminders. Past rounds keep anonymous tallies.")
+    return 0
 
 
 def cmd_items(args: argparse.Namespace) -> int:

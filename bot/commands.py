@@ -9,6 +9,9 @@ SUBCOMMANDS = ("post", "leaderboard", "stats", "review", "setup", "dashboard", "
                "help")
 ADMIN_ONLY = ("post", "setup", "broken")
 MAX_COMMAND = 500
+TEAM = ("suggest", "suggestions", "flag", "flags", "forget-me")  # the team features (bot/team.py)
+SUBCOMMANDS = tuple(s for s in SUBCOMMANDS if s != "help") + TEAM + ("help",)
+ADMIN_ONLY += ("suggestions", "flags")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ def parse(text: str, levels: tuple[str, ...]) -> Command:
     if not words:
         return Command("quiz")
     head, rest = words[0].lower(), tuple(words[1:])
+    if head in ("forget", "forgetme") and rest[:1] and rest[0].lower() == "me":  # "/quiz forget me"
+        head, rest = "forget-me", rest[1:]
     level = _level(head, levels)
     if level is not None:
         if rest:
@@ -102,6 +107,7 @@ def _mock(rest: tuple[str, ...], levels: tuple[str, ...]) -> Command:
 
 def _leaderboard(rest: tuple[str, ...]) -> Command:
     scope = rest[0].lower() if rest else "week"
-    if scope not in ("week", "all") or len(rest) > 1:
-        raise CommandError("Use `/quiz leaderboard week` (the default) or `/quiz leaderboard all`.")
+    if scope not in ("week", "all", "season") or len(rest) > 1:
+        raise CommandError("Use `/quiz leaderboard week` (the default), `/quiz leaderboard season` or "
+                           "`/quiz leaderboard all`.")
     return Command("leaderboard", args=(scope,))

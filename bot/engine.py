@@ -21,13 +21,14 @@ from bot.commands import ADMIN_ONLY, Command, CommandError, parse
 from bot.config import Settings
 from bot.dashboard_links import DashboardLinks
 from bot.decks import MemberDecks
-from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, WrittenAnswer
+from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, SuggestionSubmitted, WrittenAnswer
 from bot.mocks import Mocks
 from bot.models import Bank, ChannelSettings, Member, Place, RoundKind
 from bot.question_status import QuestionStatus
 from bot.rounds import EngineEvents, Rounds, SettingsChanged
 from bot.store import Store
 from bot.study import Study
+from bot.team import TEAM_COMMANDS, Team, member_files
 from bot.topics import closest, match
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ class QuizEngine:
         self.rounds = rounds
         self.boards = boards
         self.study = study
+        # /quiz flag, forget-me, suggest and suggestions, seasons and reminders (bot/team.py)
+        self.team = Team(store, bank, workspaces.settings_for, clock,
+                         member_files(boards.charts_dir, settings.db_path.resolve().parent))
+        rounds.paused = self.team.paused  # members' reports pause a question in their workspace
         self.dashboards = dashboards or DashboardLinks(store, settings, clock)  # /quiz dashboard's private links
         self.mocks = mocks or Mocks(store, bank, workspaces.settings_for, clock)  # /quiz mock
         if rounds.mocks is None:  # a mock question's answer must lead to the next question
@@ -67,6 +72,8 @@ class QuizEngine:
             return self._command(event)
         if isinstance(event, ChoiceMade):
             return self.rounds.choice(event)
+        if isinstance(event, SuggestionSubmitted):
+            return self.team.suggestions.submit(event)
         if isinstance(event, WrittenAnswer):
             return self.rounds.written(event)
         raise TypeError(f"not an inbound event: {event!r}")
@@ -84,17 +91,21 @@ class QuizEngine:
         admin = ev.is_admin or ev.member.user_id in self.settings.admins
         if command.name in ADMIN_ONLY and not admin:
             return [private(o.AdminOnly(command.name))]
+        answers = self._run(command, ev, admin, private)
         out = []
-        if admin:
+        # A form opens alone (on Discord a modal is an interaction's only answer): the notices wait for the next one.
+        if admin and not any(m.kind is Kind.FORM for m in answers):
             notices = self.store.take_notices(ev.place.platform, ev.place.workspace, self.clock())
             out += [private(o.AdminNotice(n)) for n in notices]
-        return out + self._run(command, ev, admin, private)
+        return out + answers
 
     def _run(self, command: Command, ev: CommandInvoked, admin: bool, private) -> list[Outgoing]:
         if command.name == "quiz":
             return self.rounds.personal_round(ev.member, ev.place, command.level)
         if command.name == "post":
             return self.rounds.post_round(ev.place, command.level, requested_by=ev.member)
+        if command.name == "leaderboard" and command.args == ("season",):
+            return [private(self.team.season_board(ev.place, ev.member.user_id), Kind.BOARD)]
         if command.name == "leaderboard":
             return [private(self.boards.leaderboard(ev.place, command.args[0], ev.member.user_id), Kind.BOARD)]
         if command.name == "stats":
@@ -119,6 +130,8 @@ class QuizEngine:
             return self.decks.export(ev.member, ev.place)
         if command.name == "broken":
             return [private(self.statuses.command(ev.member, command.args))]
+        if command.name in TEAM_COMMANDS:
+            return self.team.command(command.name, command.args, ev.member, ev.place, admin)
         return [private(o.Help(self.bank.levels, ev.place.platform))]
 
     def setup(self, place: Place, args: tuple[str, ...], private) -> list[Outgoing]:

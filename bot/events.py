@@ -50,7 +50,20 @@ class WrittenAnswer:
     message_id: str | None = None
 
 
-Inbound = CommandInvoked | ChoiceMade | WrittenAnswer
+@dataclass(frozen=True)
+class SuggestionSubmitted:
+    """The /quiz suggest form sent: its fields as typed (bot/suggestions.py FIELDS). `draft`: the stored draft it
+    was opened from (a form sent back with errors); `editing`: the suggestion an admin edits."""
+
+    member: Member
+    place: Place
+    values: tuple[tuple[str, str], ...]
+    draft: int | None = None
+    editing: int | None = None
+    is_admin: bool = False
+
+
+Inbound = CommandInvoked | ChoiceMade | WrittenAnswer | SuggestionSubmitted
 
 
 # ---- outbound --------------------------------------------------------------
@@ -66,6 +79,16 @@ class Kind(str, Enum):
     BOARD = "board"  # a leaderboard
     STATS = "stats"  # a member's own record
     REMINDER = "reminder"  # a private nudge outside any conversation (a direct message where there is one)
+    FORM = "form"  # a form for the member to fill in (/quiz suggest): a modal, or prompts in the console
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button under a private message that runs `/quiz <command>` as the member who clicks it (in the console:
+    typing "yes" runs the first one)."""
+
+    label: str
+    command: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +106,8 @@ class Outgoing:
     deadline: datetime | None = None
     hidden_votes: bool = False
     image: Path | None = None
+    actions: tuple[Action, ...] = ()  # buttons under a private message (e.g. confirm /quiz forget-me)
+    ping: str | None = None  # a group to mention on a round post (/quiz setup ping=...): Discord role or Slack group id
     file: Path | None = None  # a file for the member (an Anki deck), sent privately where the platform allows one
     # Draws a PNG for this message when called (slow: the router calls it off the event loop, and only for
     # adapters that can attach images); its result becomes `image`.

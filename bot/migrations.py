@@ -247,6 +247,43 @@ migration(
 )
 
 migration(
+    8, "team",
+    # /quiz setup season=monthly|quarterly (NULL: off), remind=1h (seconds before the reveal; NULL: off), and
+    # ping=<group> (a Discord role id or a Slack user group id mentioned on the daily post; NULL: off).
+    "ALTER TABLE workspaces ADD COLUMN season TEXT",
+    "ALTER TABLE workspaces ADD COLUMN remind_before INTEGER",
+    "ALTER TABLE workspaces ADD COLUMN ping TEXT",
+    # The season leaderboard: like scores, per season ("2026-11" monthly, "2026-Q4" quarterly, in the channel's
+    # time zone), kept up to date at each reveal while seasons are on. All-time standings stay in members.
+    """CREATE TABLE season_scores (
+            platform TEXT NOT NULL, workspace TEXT NOT NULL, season TEXT NOT NULL, user_id TEXT NOT NULL,
+            name TEXT NOT NULL, points INTEGER NOT NULL DEFAULT 0, correct INTEGER NOT NULL DEFAULT 0,
+            answered INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (platform, workspace, season, user_id))""",
+    "CREATE INDEX season_scores_board ON season_scores (platform, workspace, season, points DESC)",
+    # /quiz flag: one row per member and question (a member flagging twice counts once); `studybot items` counts
+    # them. A question with 3 open reports (cleared_at NULL) is paused in that workspace until an admin clears them
+    # (/quiz flags clear); a member's report after that counts again.
+    """CREATE TABLE question_flags (
+            id INTEGER PRIMARY KEY, question_id TEXT NOT NULL,
+            platform TEXT NOT NULL, workspace TEXT NOT NULL, user_id TEXT NOT NULL,
+            reason TEXT, at TEXT NOT NULL, cleared_at TEXT, cleared_by TEXT,
+            UNIQUE (question_id, platform, workspace, user_id))""",
+    "CREATE INDEX question_flags_open ON question_flags (platform, workspace, question_id) WHERE cleared_at IS NULL",
+    # /quiz suggest: proposed questions. fields: JSON of the form's fields as typed; status: draft (sent with
+    # errors, kept so the form can be opened again with them), pending, approved (question_id set: asked like a
+    # bank question, `studybot export --yaml` writes it) or rejected (reason sent to the author).
+    """CREATE TABLE suggestions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
+            user_id TEXT NOT NULL, name TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('draft', 'pending', 'approved', 'rejected')),
+            fields TEXT NOT NULL, question_id TEXT UNIQUE, reason TEXT,
+            created_at TEXT NOT NULL, decided_at TEXT, decided_by TEXT)""",
+    "CREATE INDEX suggestions_status ON suggestions (status, platform, workspace)",
+)
+
+migration(
     9, "slack_installations",
     # Slack workspaces that installed the app through OAuth (SLACK_CLIENT_ID...): each one's bot token, looked
     # up per request. Uninstalled (app_uninstalled, tokens_revoked): the token goes, the row and the team's

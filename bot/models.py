@@ -87,6 +87,9 @@ class ChannelSettings:
     weekly_at: str | None  # "mon 09:00", None disables the weekly post
     hidden_votes: bool = False
     open_questions: bool = False  # channel rounds may draw open-ended questions
+    season: str | None = None  # "monthly" or "quarterly": a season leaderboard; None: off
+    remind_before: int | None = None  # seconds before a channel round's reveal to post a reminder; None: off
+    ping: str | None = None  # a Discord role id or Slack user group id mentioned on the daily post; None: off
     mock_mc: int = 60  # a mock interview's time limit (seconds) for a multiple-choice question
     mock_open: int = 300  # ... and for an open-ended one
 

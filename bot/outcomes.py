@@ -363,12 +363,188 @@ class FileScopeMissing:
     scope: str = "files:write"
 
 
+# ---- team features (issue 16): forgetting a member, reports, seasons, reminders, suggestions ------------------
+
+
+@dataclass(frozen=True)
+class ForgetAsk:
+    """/quiz forget-me, before it is confirmed: what would be deleted."""
+
+    counts: tuple[tuple[str, int], ...]  # (kind of data, rows), only kinds with rows
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    counts: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class NothingToForget:
+    pass
+
+
+@dataclass(frozen=True)
+class NothingToFlag:
+    """/quiz flag before the member saw any question."""
+
+
+@dataclass(frozen=True)
+class Flagged:
+    question: Question
+    reports: int  # members who reported it since its last review
+    paused: bool  # this report paused it
+
+
+@dataclass(frozen=True)
+class FlagRepeated:
+    question: Question
+
+
+@dataclass(frozen=True)
+class QuestionReported:
+    """What admins are told (a notice at their next command): a member reported a question."""
+
+    question_id: str
+    question: str
+    reason: str | None
+    reports: int
+    paused: bool
+
+
+@dataclass(frozen=True)
+class FlagSummary:
+    question_id: str
+    question: str  # its text, or "" when it is gone from the bank
+    reports: int
+    paused: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FlagsListed:
+    flags: tuple[FlagSummary, ...]
+
+
+@dataclass(frozen=True)
+class FlagsCleared:
+    question_id: str
+    reports: int
+
+
+@dataclass(frozen=True)
+class FlagsUsage:
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class SeasonBoardShown:
+    standings: tuple[Standing, ...]
+    season: str  # its label, e.g. "November 2026" or "Q4 2026"
+    own: Standing | None = None
+
+
+@dataclass(frozen=True)
+class SeasonsOff:
+    pass
+
+
+@dataclass(frozen=True)
+class SeasonEnded:
+    """Posted in the channel at a season's end: its winners, and that a new season starts."""
+
+    season: str
+    standings: tuple[Standing, ...]
+    next_season: str
+
+
+@dataclass(frozen=True)
+class RoundReminder:
+    """In the round's thread before the reveal: time left and how many answered so far."""
+
+    seconds_left: int
+    answers: int
+
+
+@dataclass(frozen=True)
+class SuggestForm:
+    """The /quiz suggest form (also to edit a suggestion): values typed so far and the problems found in them.
+
+    `values` and `errors` map the form's fields (bot/suggestions.py FIELDS) to text; an error under "" is about
+    the whole question. `draft` is the stored draft the values are kept in; `editing` a suggestion an admin edits.
+    """
+
+    levels: tuple[str, ...]
+    values: tuple[tuple[str, str], ...] = ()
+    errors: tuple[tuple[str, str], ...] = ()
+    draft: int | None = None
+    editing: int | None = None
+
+    def value(self, field: str) -> str:
+        return dict(self.values).get(field, "")
+
+
+@dataclass(frozen=True)
+class SuggestionSaved:
+    suggestion_id: int
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class SuggestionItem:
+    suggestion_id: int
+    author: str
+    question: str
+    level: str
+    choices: tuple[str, ...]
+    correct: int
+
+
+@dataclass(frozen=True)
+class SuggestionsListed:
+    pending: tuple[SuggestionItem, ...]
+    paused: tuple[FlagSummary, ...]
+
+
+@dataclass(frozen=True)
+class SuggestionDecided:
+    """The confirmation to the admin who approved or rejected a suggestion."""
+
+    suggestion_id: int
+    approved: bool
+    question_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SuggestionVerdict:
+    """To the author, privately: their suggestion was approved, or rejected with a reason."""
+
+    question: str
+    approved: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SuggestionWaiting:
+    """What admins are told (a notice at their next command): a new suggestion waits for review."""
+
+    suggestion_id: int
+
+
+@dataclass(frozen=True)
+class SuggestionsUsage:
+    problem: str = ""  # what was wrong with the command, if anything
+
+
 Outcome = (
     OpenNeedsWords | PickOutOfRange | PickLocked | AlreadyPicked | EmptyAnswer | AnswerTooLong | AlreadyWrote
     | WrittenSaved | NotYourQuestion | AlreadyAnswered | RoundIsClosed | QuestionAsked | PersonalResult
     | RoundPostedHere | Revealed | WrittenGraded | RoundClosedPost | DirectMessageRefused | CommandProblem | AdminOnly
     | AdminNotice | Help | SettingsShown | SetupProblem | LeaderboardShown | MemberStatsShown | TeamStatsShown
     | ReviewUsage | ReminderSet | NothingDue | ReviewsDue | ReviewReminder
+    | ForgetAsk | Forgotten | NothingToForget | NothingToFlag | Flagged | FlagRepeated | QuestionReported
+    | FlagsListed | FlagsCleared | FlagsUsage | SeasonBoardShown | SeasonsOff | SeasonEnded | RoundReminder
+    | SuggestForm | SuggestionSaved | SuggestionsListed | SuggestionDecided | SuggestionVerdict | SuggestionsUsage
+    | SuggestionWaiting
     | TopicUsage | TopicUnknown | NoQuestionLeft | QuestionMarked | BrokenListed | UnknownQuestion | BrokenUsage
     | MockQuestion | MockAnswered | MockAlreadyOpen | NoMockOpen | MockNoQuestions | MockReport
     | ExportReady | ExportEmpty | ExportFailed | FileSentDirectly | FileScopeMissing

@@ -23,6 +23,7 @@ from bot.events import ChoiceMade, Kind, Outgoing, WrittenAnswer
 from bot.grading import Grade, grade_question, points_for
 from bot.metrics import Metrics
 from bot.models import Answer, Bank, ChannelSettings, Member, Place, Question, Round, RoundKind
+from bot.seasons import season_key
 from bot.selection import RECENT_DAYS, pick_for_channel, pick_for_member
 from bot.store import Store
 from bot.study import Study
@@ -89,6 +90,8 @@ class Rounds:
         self.metrics = metrics or Metrics()
         self.grader = grader  # optional (the model judge): grades a channel round's written answers at the reveal
         self._pregrading: set[int] = set()
+        # Questions members' reports paused in a workspace (bot/team.py, set by the engine); none without it.
+        self.paused: Callable[[Place], set[str]] | None = None
         self.mocks = mocks  # a mock question's answer goes on to the next question (bot/mocks.py)
 
     def _round_for(self, platform: str, round_id: int | None, message_id: str | None) -> Round | None:
@@ -174,7 +177,7 @@ class Rounds:
                 return [Outgoing(Kind.NOTICE, place, outcome=o.NoQuestionLeft(what), to=member)]
             since = now - timedelta(days=RECENT_DAYS)
             recent = self.store.member_seen(place.platform, place.workspace, member.user_id, since)
-            question = pick_for_member(usable, recent, self.rng)
+            question = pick_for_member(self.unpaused(place, usable), recent, self.rng)
         round_id = self.store.create_round(place, kind, question.id, question.level, now, owner=member.user_id)
         return [Outgoing(Kind.PERSONAL, place, outcome=o.QuestionAsked(question, kind), choices=question.choices,
                          round_id=round_id, to=member)]
@@ -200,6 +203,14 @@ class Rounds:
         """The questions of `pool` no admin marked broken (/quiz broken)."""
         broken = self.store.broken_questions()
         return [q for q in pool if q.id not in broken] if broken else list(pool)
+
+    def unpaused(self, place: Place, pool: list[Question]) -> list[Question]:
+        """`pool` without the questions paused in this workspace by members' reports (/quiz flag); the whole pool
+        if that would leave nothing."""
+        paused = self.paused(place) if self.paused is not None else set()
+        if not paused:
+            return pool
+        return [q for q in pool if q.id not in paused] or pool
 
     def post_round(self, place: Place, level: str | None, requested_by: Member | None = None) -> list[Outgoing]:
         settings = self.settings_for(place.platform, place.workspace)
@@ -229,6 +240,7 @@ class Rounds:
             return []
         if not settings.open_questions:  # one-click rounds keep participation high: open-ended only by opt-in
             pool = [q for q in pool if not q.is_open] or pool  # a level of open questions alone still posts
+        pool = self.unpaused(place, pool)
         weights = self.study.topic_weights(place) if self.study and kind is RoundKind.DAILY else None
         question = pick_for_channel(pool, self.store.times_asked(place), self.rng, weights)
         deadline = now + timedelta(seconds=settings.reveal_after)
@@ -245,8 +257,10 @@ class Rounds:
         return [self.round_post(rnd, question)]
 
     def round_post(self, rnd: Round, question: Question) -> Outgoing:
+        # /quiz setup ping=<group>: the group is mentioned on the daily post only
+        ping = self.settings_for(rnd.place.platform, rnd.place.workspace).ping if rnd.kind is RoundKind.DAILY else None
         return Outgoing(Kind.ROUND, rnd.place, outcome=o.QuestionAsked(question, rnd.kind), choices=question.choices,
-                        round_id=rnd.id, deadline=rnd.deadline, hidden_votes=rnd.hidden_votes)
+                        round_id=rnd.id, deadline=rnd.deadline, hidden_votes=rnd.hidden_votes, ping=ping)
 
     def round_posted(self, round_id: int, message_id: str, thread_id: str | None = None) -> None:
         self.store.set_round_message(round_id, message_id, thread_id)
@@ -344,12 +358,18 @@ class Rounds:
     def _score(self, rnd: Round, question: Question, answers: list[Answer],
                grades: dict[int, Grade]) -> list[tuple[Answer, Judgement]]:
         week = week_of(rnd.posted_at, rnd.timezone)
+        settings = self.settings_for(rnd.place.platform, rnd.place.workspace)
+        # Seasons count a point where it is revealed, so the season's end closes with every point in (bot/seasons.py).
+        season = season_key(self.clock(), settings.timezone, settings.season) if settings.season else None
         results = []
         for answer in answers:
             result = judge(answer, question, grades.get(answer.id))
             self.store.set_result(answer.id, result.correct, result.score, result.points, result.found)
             self.store.add_score(rnd.place.platform, rnd.place.workspace, week, answer.user_id, answer.name,
                                  result.points, result.correct)
+            if season is not None:
+                self.store.add_season_score(rnd.place.platform, rnd.place.workspace, season, answer.user_id,
+                                            answer.name, result.points, result.correct)
             results.append((answer, result))
         if rnd.kind is RoundKind.DAILY:
             winners = [a.user_id for a, r in results if r.correct]

@@ -26,6 +26,7 @@ from bot.rounds import AsyncGrader, EngineEvents, Rounds
 from bot.scheduler import QuizScheduler
 from bot.store import Store
 from bot.study import Study
+from bot.suggestions import with_suggested
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 8.0  # seconds; SIGTERM must end the process within 10
@@ -79,6 +80,7 @@ def build_engine(store: Store, bank: Bank, settings: Settings, *, clock: Clock =
                  rng: random.Random | None = None, metrics: Metrics | None = None,
                  grader: AsyncGrader | None = None) -> QuizEngine:
     """The engine and its parts, each handed what it needs: the one place they are wired together."""
+    bank = with_suggested(store, bank)  # a copy, with the approved suggestions: approving one adds to it
     events = EngineEvents()
     workspaces = Workspaces(store, settings, clock)
     study = Study(store, bank, clock, workspaces.settings_for)

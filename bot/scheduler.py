@@ -34,6 +34,7 @@ from bot.engine import QuizEngine
 from bot.rounds import EngineEvent, RoundOpened, SettingsChanged
 from bot.events import Outgoing
 from bot.models import ChannelSettings
+from bot.seasons import season_trigger
 from bot.router import holder_name
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ class QuizScheduler:
         for settings in self.engine.store.workspaces():
             if not self.serves(settings.platform, settings.workspace):
                 continue
+            # a season that ended while the bot was down: its winners now (once; only if anyone scored)
+            await self.deliver(self.engine.team.season_end(settings.platform, settings.workspace, only_if_scored=True))
             fire = missed_daily(settings, now)
             if fire is not None:
                 day = fire.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
@@ -116,6 +119,7 @@ class QuizScheduler:
 
     def plan(self, s: ChannelSettings) -> None:
         """(Re)build a workspace's daily and weekly jobs from its settings."""
+        self.plan_team(s)
         serve = self.serves(s.platform, s.workspace)
         for kind, trigger, job in (("daily", daily_trigger(s), self.daily), ("weekly", weekly_trigger(s), self.weekly)):
             job_id = f"{kind}:{s.platform}:{s.workspace}"
@@ -143,6 +147,40 @@ class QuizScheduler:
         for platform, workspace in set(self._planned) - set(current):
             self.unplan(platform, workspace)
 
+    def plan_team(self, s: ChannelSettings) -> None:
+        """The job at the season's end (season=...), and the reminders of the workspace's open rounds (remind=...)."""
+        job_id = f"season:{s.platform}:{s.workspace}"
+        trigger = season_trigger(s)
+        if trigger is None or not self.serves(s.platform, s.workspace):
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+        else:
+            self.scheduler.add_job(self.season_end, trigger, args=[s.platform, s.workspace], id=job_id,
+                                   replace_existing=True, coalesce=True,
+                                   misfire_grace_time=int(CATCH_UP.total_seconds()))
+        for rnd in self.engine.rounds.open_rounds():
+            if (rnd.place.platform, rnd.place.workspace) == (s.platform, s.workspace):
+                self.schedule_remind(rnd.id)
+
+    def schedule_remind(self, round_id: int) -> None:
+        """A round's reminder before its reveal ("1 hour left, 5 answers so far"), or none (remind=off)."""
+        job_id = f"remind:{round_id}"
+        rnd = self.engine.store.round(round_id)
+        at = self.engine.team.remind_at(rnd) if rnd is not None else None
+        now = self.engine.clock()
+        if rnd is None or at is None or rnd.deadline is None or rnd.deadline <= now:
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+            return
+        self.scheduler.add_job(self.remind, DateTrigger(max(at, now)), args=[round_id], id=job_id,
+                               replace_existing=True, misfire_grace_time=None)
+
+    async def remind(self, round_id: int) -> None:
+        await self.deliver(self.engine.team.round_reminder(round_id))
+
+    async def season_end(self, platform: str, workspace: str) -> None:
+        await self.deliver(self.engine.team.season_end(platform, workspace))
+
     def schedule_reveal(self, round_id: int, deadline: datetime) -> None:
         self.scheduler.add_job(self.reveal, DateTrigger(deadline), args=[round_id], id=f"reveal:{round_id}",
                                replace_existing=True, misfire_grace_time=None)
@@ -153,6 +191,7 @@ class QuizScheduler:
         for rnd in self.engine.rounds.open_rounds():
             if rnd.deadline and rnd.deadline > now and self.scheduler.get_job(f"reveal:{rnd.id}") is None:
                 self.schedule_reveal(rnd.id, rnd.deadline)
+                self.schedule_remind(rnd.id)
 
     async def daily(self, platform: str, workspace: str) -> None:
         current = self.engine.store.workspace(platform, workspace)
@@ -208,6 +247,7 @@ class QuizScheduler:
     def on_engine_event(self, event: EngineEvent) -> None:
         if isinstance(event, RoundOpened):
             self.schedule_reveal(event.round_id, event.deadline)
+            self.schedule_remind(event.round_id)
         elif isinstance(event, SettingsChanged):
             self.plan(event.settings)
 

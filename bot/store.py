@@ -19,7 +19,195 @@ from bot.clock import iso, parse_iso
 from bot.db import Database, SqliteDatabase, connect, is_postgres_url
 from bot.models import Answer, ChannelSettings, Member, Place, Round, Standing
 
-class Store:
+class TeamData:
+    """Queries of the team features (issue 16): season boards, question reports (/quiz flag), suggested questions
+    (/quiz suggest) and forgetting a member. A mixin of Store (its `db`, `rows`, `row` and round cache), kept in
+    one block."""
+
+    db: Database
+    _rounds: dict
+
+    # ---- seasons ---------------------------------------------------------------------------------
+
+    def add_season_score(self, platform: str, workspace: str, season: str, user_id: str, name: str, points: int,
+                         correct: bool) -> None:
+        self.db.execute(
+            """INSERT INTO season_scores (platform, workspace, season, user_id, name, points, correct, answered)
+               VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+               ON CONFLICT (platform, workspace, season, user_id) DO UPDATE SET name = excluded.name,
+                   points = season_scores.points + excluded.points,
+                   correct = season_scores.correct + excluded.correct, answered = season_scores.answered + 1""",
+            (platform, workspace, season, user_id, name, points, int(correct)),
+        )
+
+    def season_standings(self, platform: str, workspace: str, season: str, limit: int) -> list[Standing]:
+        rows = self.rows(
+            """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
+               FROM season_scores s LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
+                    AND m.user_id = s.user_id
+               WHERE s.platform = ? AND s.workspace = ? AND s.season = ?
+               ORDER BY s.points DESC, s.correct DESC, s.name LIMIT ?""",
+            (platform, workspace, season, limit),
+        )
+        return _ranked(rows)
+
+    def season_standing_of(self, platform: str, workspace: str, season: str, user_id: str) -> Standing | None:
+        row = self.row(
+            """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
+               FROM season_scores s LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
+                    AND m.user_id = s.user_id
+               WHERE s.platform = ? AND s.workspace = ? AND s.season = ? AND s.user_id = ?""",
+            (platform, workspace, season, user_id),
+        )
+        if row is None:
+            return None
+        ahead = self.row("SELECT COUNT(*) AS n FROM season_scores WHERE platform = ? AND workspace = ? AND season = ? "
+                         "AND points > ?", (platform, workspace, season, row["points"]))
+        return Standing(rank=(ahead["n"] if ahead else 0) + 1, **row)
+
+    # ---- question reports (/quiz flag) -----------------------------------------------------------------
+
+    def flag_question(self, question_id: str, platform: str, workspace: str, user_id: str, reason: str | None,
+                      now: datetime) -> bool:
+        """Record a member's report; False when their report of that question is open already (not yet cleared)."""
+        cursor = self.db.execute(
+            """INSERT INTO question_flags (question_id, platform, workspace, user_id, reason, at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (question_id, platform, workspace, user_id) DO UPDATE SET reason = excluded.reason,
+                   at = excluded.at, cleared_at = NULL, cleared_by = NULL
+               WHERE question_flags.cleared_at IS NOT NULL""",
+            (question_id, platform, workspace, user_id, reason, iso(now)),
+        )
+        return cursor.rowcount == 1
+
+    def open_flags(self, platform: str, workspace: str, question_id: str | None = None) -> list[dict]:
+        """Reports no admin cleared yet (question_id, reason, at), oldest first; of one question, or of all."""
+        sql = """SELECT question_id, reason, at FROM question_flags
+                 WHERE platform = ? AND workspace = ? AND cleared_at IS NULL"""
+        params: list[Any] = [platform, workspace]
+        if question_id is not None:
+            sql += " AND question_id = ?"
+            params.append(question_id)
+        return self.rows(sql + " ORDER BY at, id", params)
+
+    def paused_questions(self, platform: str, workspace: str, threshold: int) -> set[str]:
+        """Questions with `threshold` open reports or more (from as many members), in this workspace."""
+        rows = self.rows(
+            """SELECT question_id FROM question_flags WHERE platform = ? AND workspace = ? AND cleared_at IS NULL
+               GROUP BY question_id HAVING COUNT(*) >= ?""",
+            (platform, workspace, threshold),
+        )
+        return {r["question_id"] for r in rows}
+
+    def clear_flags(self, platform: str, workspace: str, question_id: str, by: str, now: datetime) -> int:
+        """An admin reviewed a question's reports: they stop counting (the rows stay, for `studybot items`)."""
+        cursor = self.db.execute(
+            """UPDATE question_flags SET cleared_at = ?, cleared_by = ?
+               WHERE platform = ? AND workspace = ? AND question_id = ? AND cleared_at IS NULL""",
+            (iso(now), by, platform, workspace, question_id),
+        )
+        return cursor.rowcount
+
+    def latest_round_seen(self, platform: str, workspace: str, channel: str, user_id: str) -> Round | None:
+        """The round whose question a member saw last: their own latest question, a channel round they answered,
+        or the latest channel round of the channel they are in, whichever came last."""
+        row = self.row(
+            """SELECT * FROM rounds WHERE id = (SELECT MAX(id) FROM (
+                   SELECT MAX(id) AS id FROM rounds WHERE platform = ? AND workspace = ? AND owner = ?
+                   UNION ALL SELECT MAX(a.round_id) FROM answers a WHERE a.platform = ? AND a.workspace = ?
+                        AND a.user_id = ?
+                   UNION ALL SELECT MAX(id) FROM rounds WHERE platform = ? AND workspace = ? AND channel = ?
+                        AND kind IN ('daily', 'post') AND message_id IS NOT NULL) AS seen)""",
+            (platform, workspace, user_id, platform, workspace, user_id, platform, workspace, channel),
+        )
+        return Round.from_row(row) if row else None
+
+    # ---- suggested questions (/quiz suggest) -------------------------------------------------------------
+
+    def save_suggestion(self, place: Place, member: Member, status: str, fields: str, now: datetime,
+                        suggestion_id: int | None = None) -> int:
+        """A new suggestion (or a draft's new text and status); its id."""
+        if suggestion_id is not None:
+            self.db.execute("UPDATE suggestions SET fields = ?, status = ?, created_at = ? WHERE id = ?",
+                            (fields, status, iso(now), suggestion_id))
+            return suggestion_id
+        row = self.db.row(
+            """INSERT INTO suggestions (platform, workspace, channel, user_id, name, status, fields, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+            (place.platform, place.workspace, place.channel, member.user_id, member.name, status, fields, iso(now)),
+        )
+        assert row is not None
+        return row["id"]
+
+    def suggestion(self, suggestion_id: int) -> dict | None:
+        return self.row("SELECT * FROM suggestions WHERE id = ?", (suggestion_id,))
+
+    def suggestions_of(self, platform: str, workspace: str, status: str) -> list[dict]:
+        return self.rows("SELECT * FROM suggestions WHERE platform = ? AND workspace = ? AND status = ? ORDER BY id",
+                         (platform, workspace, status))
+
+    def approved_suggestions(self) -> list[dict]:
+        return self.rows("SELECT * FROM suggestions WHERE status = 'approved' ORDER BY id")
+
+    def edit_suggestion(self, suggestion_id: int, fields: str) -> None:
+        self.db.execute("UPDATE suggestions SET fields = ? WHERE id = ?", (fields, suggestion_id))
+
+    def decide_suggestion(self, suggestion_id: int, status: str, question_id: str | None, reason: str | None,
+                          by: str, now: datetime) -> bool:
+        """Approve or reject a pending suggestion once; False when someone decided it already."""
+        cursor = self.db.execute(
+            """UPDATE suggestions SET status = ?, question_id = ?, reason = ?, decided_at = ?, decided_by = ?
+               WHERE id = ? AND status = 'pending'""",
+            (status, question_id, reason, iso(now), by, suggestion_id),
+        )
+        return cursor.rowcount == 1
+
+    # ---- forgetting a member (/quiz forget-me, studybot forget) -------------------------------------------
+
+    def member_data(self, user_id: str, platform: str | None = None) -> dict[str, int]:
+        """How many rows hold this member's personal data, per kind (a singular noun); all zero: nothing known."""
+        where, params = ("platform = ? AND user_id = ?", (platform, user_id)) if platform else ("user_id = ?", (user_id,))
+        owner = ("platform = ? AND owner = ?", (platform, user_id)) if platform else ("owner = ?", (user_id,))
+        counts = {}
+        for kind, table, clause, args in (
+            ("answer", "answers", where, params), ("stats", "members", where, params),
+            ("weekly score", "scores", where, params), ("season score", "season_scores", where, params),
+            ("review card", "cards", where, params), ("reminder setting", "reminders", where, params),
+            ("report", "question_flags", where, params), ("suggestion", "suggestions", where, params),
+            ("mock interview", "mocks", where, params), ("private question", "rounds", owner[0], owner[1]),
+        ):
+            if not migrations._table_exists(self.db, table):  # a table of a feature this database lacks
+                continue
+            found = self.row(f"SELECT COUNT(*) AS n FROM {table} WHERE {clause}", args)
+            counts[kind] = found["n"] if found else 0
+        return counts
+
+    def forget_member(self, user_id: str, platform: str | None, token: str) -> None:
+        """Delete a member's name, the text of their answers, their stats, cards and reminders, in one transaction.
+
+        Past rounds keep anonymous tallies: the member's answers stay, under `token` instead of their id, named
+        "(deleted)", without text. Answers to rounds still open are deleted (they would score a nameless member).
+        Reports and suggestions stay, without name or reason. `token` is new for each deletion (not derived from
+        the id), so nothing links the rows back to the member.
+        """
+        where, params = ("platform = ? AND user_id = ?", [platform, user_id]) if platform else ("user_id = ?", [user_id])
+        with self.db.transaction():
+            self.db.execute(f"""DELETE FROM answers WHERE {where}
+                                AND round_id IN (SELECT id FROM rounds WHERE revealed_at IS NULL)""", params)
+            self.db.execute(f"UPDATE answers SET user_id = ?, name = '(deleted)', text = NULL WHERE {where}",
+                            [token, *params])
+            owner = where.replace("user_id", "owner")
+            self.db.execute(f"UPDATE rounds SET owner = ? WHERE {owner}", [token, *params])
+            for table in ("scores", "members", "season_scores", "cards", "reminders"):
+                self.db.execute(f"DELETE FROM {table} WHERE {where}", params)
+            self.db.execute(f"UPDATE question_flags SET user_id = ?, reason = NULL WHERE {where}", [token, *params])
+            self.db.execute(f"UPDATE suggestions SET user_id = ?, name = '(deleted)' WHERE {where}", [token, *params])
+            if migrations._table_exists(self.db, "mocks"):
+                self.db.execute(f"UPDATE mocks SET user_id = ?, name = '(deleted)' WHERE {where}", [token, *params])
+        self._rounds.clear()  # owners changed
+
+
+class Store(TeamData):
     """The engine's one door to the database. It keeps recent rounds in memory, as rounds change rarely and are
     read on every answer. Every change to a round goes through this class, which drops it from the cache."""
 
@@ -131,6 +319,11 @@ class Store:
                    updated_at = excluded.updated_at""",
             (s.platform, s.workspace, s.channel, s.daily_at, s.days, s.timezone, s.reveal_after,
              s.weekly_at, int(s.hidden_votes), int(s.open_questions), s.mock_mc, s.mock_open, source, iso(now)),
+        )
+        # The team settings (season, remind, ping; migration 8) in their own statement.
+        self.db.execute(
+            "UPDATE workspaces SET season = ?, remind_before = ?, ping = ? WHERE platform = ? AND workspace = ?",
+            (s.season, s.remind_before, s.ping, s.platform, s.workspace),
         )
 
     # ---- rounds ----------------------------------------------------------------
@@ -619,6 +812,9 @@ def _settings(row: dict) -> ChannelSettings:
         weekly_at=row["weekly_at"],
         hidden_votes=bool(row["hidden_votes"]),
         open_questions=bool(row["open_questions"]),
+        season=row.get("season"),
+        remind_before=row.get("remind_before"),
+        ping=row.get("ping"),
         mock_mc=row["mock_mc"],
         mock_open=row["mock_open"],
     )

@@ -148,6 +148,9 @@ def settings_text(s: ChannelSettings) -> str:
             f"**Weekly leaderboard:** {s.weekly_at or 'off'}",
             f"**Hidden votes:** {'on' if s.hidden_votes else 'off'}",
             f"**Open-ended questions:** {'on' if s.open_questions else 'off'}",
+            f"**Seasons:** {s.season or 'off'}",
+            f"**Reminder before the reveal:** {human_duration(s.remind_before) if s.remind_before else 'off'}",
+            f"**Ping on the daily post:** {f'the group {s.ping}' if s.ping else 'off'}",
             f"**Mock interview time limits:** {human_duration(s.mock_mc)} multiple choice, "
             f"{human_duration(s.mock_open)} open-ended",
         ]
@@ -157,6 +160,8 @@ def settings_text(s: ChannelSettings) -> str:
 SETUP_USAGE = (
     "Change with `/quiz setup key=value ...`, keys: channel=here, time=09:00 (or off), days=mon-fri, "
     "timezone=Europe/Berlin, reveal=8h, weekly=\"mon 09:00\" (or off), hidden=on|off, "
+    "season=monthly|quarterly|off (a season leaderboard), remind=1h|off (a reminder in the round's thread "
+    "before the reveal), ping=@group|off (a role or user group mentioned on the daily post), "
     "open=on|off (open-ended questions in channel rounds), mock_mc=60s and mock_open=5m (a mock interview's "
     "time limit per multiple-choice and per open-ended question)."
 )
@@ -189,6 +194,10 @@ def help_text(levels: Sequence[str], platform: str = "discord") -> str:
             "alone, the list (admins).",
             "- `/quiz dashboard`: a private link to the web dashboard (admins: the team's pages; members: their own). "
             "`/quiz dashboard revoke`: every link given out so far stops working (admins).",
+            "- Seasons (`/quiz setup season=monthly`): `/quiz leaderboard season` shows this season's ranking.",
+            "- `/quiz suggest`: propose a question (a form); an admin reviews it. `/quiz suggestions`: review them (admins).",
+            "- `/quiz flag [reason]`: report a problem with the question you saw last. `/quiz flags`: the reports (admins).",
+            "- `/quiz forget-me`: delete your personal data (names, answers' text, stats, cards, reminders).",
             "- `/quiz help`: this message.",
             HOW_TO_ANSWER.get(platform, HOW_TO_ANSWER["discord"]),
         ]
@@ -220,6 +229,222 @@ _fixed(o.RoundIsClosed, "This round is closed: answers after the reveal do not c
 _fixed(o.RoundPostedHere, "Posted a new round in this channel.")
 _fixed(o.DirectMessageRefused, "studybot works in server channels, not in direct messages. Try `/quiz` in a channel.")
 _fixed(o.ReviewUsage, "Use `/quiz review` for your next due question, or `/quiz review remind on|off`.", "Review")
+
+
+# ---- team features (issue 16): forgetting a member, reports, seasons, reminders, suggestions ----------------
+
+FORGET_WHAT = "your name, the text of your answers, your stats, cards and reminders"
+_fixed(o.NothingToForget, "studybot keeps no data about you here: there is nothing to delete.", "Your data")
+_fixed(o.NothingToFlag, "You have not seen a question here yet: `/quiz flag [reason]` reports the last question "
+                        "you saw (your own, or a channel round).")
+_fixed(o.SeasonsOff, "Seasons are off here. An admin turns them on with `/quiz setup season=monthly` (or quarterly); "
+                     "`/quiz leaderboard all` shows the all-time ranking.")
+
+FLAGS_USAGE = ("`/quiz flags` lists the reported questions; `/quiz flags clear <question id>` clears a question's "
+               "reports after you looked at it, so rounds may ask it again.")
+SUGGESTIONS_USAGE = ("`/quiz suggestions approve <n>`, `/quiz suggestions reject <n> <reason>` (the reason goes to its "
+                     "author), `/quiz suggestions edit <n>`; `/quiz flags clear <question id>` for a paused question.")
+
+# The /quiz suggest form: field -> (label, hint). Labels stay within Discord's 45 characters.
+SUGGEST_TITLE = "Suggest a question"
+SUGGEST_FIELDS = {
+    "level": ("Level", "One of: {levels}"),
+    "topic": ("Topic", "A short topic name, e.g. Tokenization"),
+    "question": ("Question", "As it would be asked in the channel"),
+    "choices": ("Choices, one per line (or open-ended)", "2 to 4 short options, or the word open-ended for a "
+                "question answered in words only"),
+    "correct": ("Right choice (its number)", "1 for the first choice; empty for an open-ended question"),
+    "answer": ("Model answer", "A few sentences to two short paragraphs"),
+    "key_points": ("Key points, one per line", "3 to 6 points a good written answer makes"),
+}
+
+
+def suggest_label(field: str) -> str:
+    return SUGGEST_FIELDS[field][0]
+
+
+def suggest_hint(field: str, levels: Sequence[str]) -> str:
+    return SUGGEST_FIELDS[field][1].format(levels=", ".join(levels))
+
+
+def quoted(text: str, limit: int = 120) -> str:
+    return "“" + shorten(defang(" ".join(text.split())), limit) + "”"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def time_left(seconds: int) -> str:
+    """3600 -> "1 hour", 5400 -> "1 hour 30 minutes", 1200 -> "20 minutes"."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "less than a minute"
+    hours, minutes = divmod(minutes, 60)
+    parts = ([plural(hours, "hour")] if hours else []) + ([plural(minutes, "minute")] if minutes else [])
+    return " ".join(parts)
+
+
+def _kept(counts: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(plural(n, kind) if kind != "stats" else "your stats" for kind, n in counts)
+
+
+@render.register
+def _(x: o.ForgetAsk) -> Words:
+    return "Delete your data?", (
+        f"This deletes {FORGET_WHAT} (studybot has: {_kept(x.counts)}). Past rounds keep their tallies, "
+        "without your name or words. It cannot be undone. Confirm to delete; nothing happens otherwise.")
+
+
+@render.register
+def _(x: o.Forgotten) -> Words:
+    return "Your data", (f"Deleted {FORGET_WHAT}. Past rounds keep anonymous tallies (your answers count there as "
+                         "“(deleted)”, without their text).")
+
+
+@render.register
+def _(x: o.Flagged) -> Words:
+    text = (f"Thanks: you reported {quoted(x.question.question)} (`{x.question.id}`); the admins are told. "
+            f"{plural(x.reports, 'member')} reported it since it was last reviewed.")
+    if x.paused:
+        text += " It is paused now: no round asks it until an admin reviews it."
+    return "", text
+
+
+@render.register
+def _(x: o.FlagRepeated) -> Words:
+    return "", (f"You reported {quoted(x.question.question)} already; a member's reports of a question count once "
+                "until an admin reviews it.")
+
+
+@render.register
+def _(x: o.QuestionReported) -> Words:
+    reason = f": {defang(x.reason)}" if x.reason else " (no reason given)"
+    text = (f"A member reported question `{x.question_id}` {quoted(x.question, 80)}{reason}. "
+            f"{plural(x.reports, 'report')} since its last review.")
+    if x.paused:
+        text += f" It is paused: no round asks it until you clear its reports with `/quiz flags clear {x.question_id}`."
+    return "", text
+
+
+def flag_lines(flags: Sequence[o.FlagSummary]) -> list[str]:
+    lines = []
+    for f in flags:
+        state = ", paused" if f.paused else ""
+        question = f" {quoted(f.question, 80)}" if f.question else " (no longer in the bank)"
+        lines.append(f"- `{f.question_id}`{question}: {plural(f.reports, 'report')}{state}")
+        if f.reasons:
+            lines.append("  " + "; ".join(quoted(r, 60) for r in f.reasons))
+    return lines
+
+
+@render.register
+def _(x: o.FlagsListed) -> Words:
+    if not x.flags:
+        return "Reported questions", "No open reports. " + FLAGS_USAGE
+    return "Reported questions", "\n".join(flag_lines(x.flags) + ["", FLAGS_USAGE])
+
+
+@render.register
+def _(x: o.FlagsCleared) -> Words:
+    return "", f"Cleared {plural(x.reports, 'report')} of `{x.question_id}`: rounds may ask it again."
+
+
+@render.register
+def _(x: o.FlagsUsage) -> Words:
+    if x.query:
+        return "", f"No open reports for `{defang(x.query[:80])}`. " + FLAGS_USAGE
+    return "", FLAGS_USAGE
+
+
+@render.register
+def _(x: o.SeasonBoardShown) -> Words:
+    return f"Leaderboard: season {x.season}", board_text(list(x.standings), "this season", x.own)
+
+
+MEDALS = ("🥇", "🥈", "🥉")
+
+
+@render.register
+def _(x: o.SeasonEnded) -> Words:
+    title = f"Season {x.season} is over"
+    if not x.standings:
+        lines = ["Nobody scored this season."]
+    else:
+        winners = [s for s in x.standings if s.rank <= 3]
+        lines = ["**Winners:** " + ", ".join(f"{MEDALS[s.rank - 1]} {name_of(s.name)} ({s.points} points)"
+                                             for s in winners), "", board_text(list(x.standings), "", None)]
+    lines += ["", f"Season {x.next_season} starts now: everyone starts again from 0. All-time standings stay "
+                  "(`/quiz leaderboard all`)."]
+    return title, "\n".join(lines)
+
+
+@render.register
+def _(x: o.RoundReminder) -> Words:
+    return "", f"⏰ {time_left(x.seconds_left)} left, {plural(x.answers, 'answer')} so far."
+
+
+@render.register
+def _(x: o.SuggestForm) -> Words:
+    title = f"Edit suggestion {x.editing}" if x.editing is not None else SUGGEST_TITLE
+    if not x.errors:
+        return title, ("Propose a question for the bank: the question, its choices (or open-ended), the right "
+                       "choice, a model answer and the key points. An admin reviews it.")
+    lines = ["Your suggestion has problems; fix them in the form (nothing is lost):"]
+    for field, message in x.errors:
+        name = suggest_label(field) if field in SUGGEST_FIELDS else "Question"
+        lines.append(f"- **{name}**: {message}")
+    return title, "\n".join(lines)
+
+
+@render.register
+def _(x: o.SuggestionSaved) -> Words:
+    if x.edited:
+        return "", (f"Saved your edits to suggestion {x.suggestion_id}; it still waits: "
+                    f"`/quiz suggestions approve {x.suggestion_id}`.")
+    return "", f"Thanks! Your suggestion ({x.suggestion_id}) waits for an admin's review; you will hear the verdict."
+
+
+@render.register
+def _(x: o.SuggestionsListed) -> Words:
+    lines: list[str] = []
+    for s in x.pending:
+        lines.append(f"**{s.suggestion_id}.** {defang(s.question)} _({s.level}, by {name_of(s.author)})_")
+        if s.choices:
+            lines.append("   " + " · ".join(f"{i}. {defang(c)}" + (" ✅" if i == s.correct else "")
+                                           for i, c in enumerate(s.choices, 1)))
+        else:
+            lines.append("   _open-ended_")
+    if not lines:
+        lines.append("No suggestions wait for review.")
+    if x.paused:
+        lines += ["", "**Paused by members' reports:**"] + flag_lines(x.paused)
+    return "Suggestions", "\n".join(lines + ["", SUGGESTIONS_USAGE])
+
+
+@render.register
+def _(x: o.SuggestionDecided) -> Words:
+    if x.approved:
+        return "", f"Approved suggestion {x.suggestion_id}: it is in the bank as `{x.question_id}`; rounds may ask it now."
+    return "", f"Rejected suggestion {x.suggestion_id}; its author is told why, privately."
+
+
+@render.register
+def _(x: o.SuggestionVerdict) -> Words:
+    if x.approved:
+        return "Your suggestion", f"Your question {quoted(x.question)} was approved: rounds may ask it now. Thanks!"
+    return "Your suggestion", f"Your question {quoted(x.question)} was not accepted: {defang(x.reason or '')}"
+
+
+@render.register
+def _(x: o.SuggestionsUsage) -> Words:
+    problem = f"{x.problem[:1].upper()}{x.problem[1:]}. " if x.problem else ""
+    return "", problem + SUGGESTIONS_USAGE
+
+
+@render.register
+def _(x: o.SuggestionWaiting) -> Words:
+    return "", f"A member suggested a question ({x.suggestion_id}); review it with `/quiz suggestions`."
 
 
 @render.register

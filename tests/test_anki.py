@@ -236,7 +236,7 @@ def test_cli_unwritable_file_exits_2_without_traceback(tmp_path, bank_path, targ
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    ((), "one of the arguments --csv --anki is required"),
+    ((), "one of the arguments --csv --anki --yaml is required"),
     (("--csv", "out", "--anki", "x.apkg"), "not allowed with argument"),
     (("--csv", "out", "--member", "sam"), "--member goes with --anki"),
 ])

@@ -148,9 +148,8 @@ def db(tmp_path, bank):
 def add_reports(path, question_id: str, count: int) -> None:
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS question_flags (id INTEGER PRIMARY KEY, question_id TEXT NOT NULL, "
-                     "user_id TEXT, reason TEXT)")
-        conn.executemany("INSERT INTO question_flags (question_id, user_id, reason) VALUES (?, ?, ?)",
+        conn.executemany("INSERT INTO question_flags (question_id, platform, workspace, user_id, reason, at) "
+                         "VALUES (?, 'console', 'local', ?, ?, '2026-11-23T09:00:00.000000Z')",
                          [(question_id, f"u{n}", "the key looks wrong") for n in range(count)])
     conn.close()
 

@@ -18,7 +18,7 @@ from adapters.discord.delivery import Delivery, InteractionReply
 from adapters.discord.permissions import missing_to_post
 from adapters.discord.views import AnswerForm
 from bot.config import ConfigError, Settings
-from bot.events import ChoiceMade, CommandInvoked, Inbound, Outgoing, WrittenAnswer
+from bot.events import ChoiceMade, CommandInvoked, Inbound, Outgoing, SuggestionSubmitted, WrittenAnswer
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,12 @@ GUILD_READY_TIMEOUT = 0.5
 STOP_TIMEOUT = 4.0
 GONE = "That question is no longer open. `/quiz` gives you a new one."
 OOPS = "Something went wrong on my side; nothing you sent was lost. Try again in a moment."
+
+
+def opens_form(text: str) -> bool:
+    """A command whose answer may be a form (a modal can only be an interaction's first answer)."""
+    words = text.lower().split()
+    return bool(words) and (words[0] == "suggest" or words[:2] == ["suggestions", "edit"])
 
 
 class DiscordAdapter:
@@ -199,8 +205,32 @@ class DiscordAdapter:
         event = CommandInvoked(translate.member_of(interaction.user, interaction.user.id),
                                translate.place_of(interaction), text,
                                is_admin=not in_dm and interaction.permissions.manage_guild, in_dm=in_dm)
+        if not in_dm and opens_form(text):
+            await self._open_form(interaction, event)
+            return
         after = self._check_daily_channel if text.startswith("setup") and not in_dm else None
         await self._answer(interaction, event, "Done.", after)
+
+    async def _open_form(self, interaction: discord.Interaction, event: CommandInvoked) -> None:
+        """/quiz suggest (and opening a draft or a suggestion to edit): the form must be the interaction's first
+        answer, so no "thinking..." first; whatever else the engine says answers it instead."""
+        reply = InteractionReply(interaction)
+        try:
+            await self._run(event, reply)
+            if reply.sent == 0:
+                await reply.text("Done.")
+        except Exception:
+            log.exception("opening the form failed")
+            await self._try(reply.text(OOPS))
+
+    async def on_suggest_form(self, interaction: discord.Interaction, draft: int | None, editing: int | None,
+                              values: dict[str, str]) -> None:
+        """The /quiz suggest form sent: its problems come back privately, with a button to open it again."""
+        member = translate.member_of(interaction.user, interaction.user.id)
+        is_admin = interaction.guild_id is not None and interaction.permissions.manage_guild
+        event = SuggestionSubmitted(member, translate.place_of(interaction), tuple(values.items()), draft, editing,
+                                    is_admin)
+        await self._answer(interaction, event, "Done.")
 
     async def on_pick(self, interaction: discord.Interaction, round_id: int, choice: int) -> None:
         member = translate.member_of(interaction.user, interaction.user.id)

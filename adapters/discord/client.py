@@ -18,7 +18,7 @@ from discord import app_commands
 from adapters.discord import custom_ids
 from adapters.discord.commands import build_quiz, raw_command_text
 from adapters.discord.pacing import Pacer, pace_requests
-from adapters.discord.views import DYNAMIC_ITEMS, ButtonSink, form_text
+from adapters.discord.views import DYNAMIC_ITEMS, ButtonSink, form_text, form_values
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,11 @@ class StudyClient(discord.AutoShardedClient):
         if interaction.type is not discord.InteractionType.modal_submit:
             return  # commands go through the tree, buttons through their dynamic items
         data = interaction.data or {}
+        suggestion = custom_ids.form_suggestion(str(data.get("custom_id", "")))
+        if suggestion is not None:  # the /quiz suggest form
+            values = form_values(list(data.get("components") or []))
+            await self.sink.on_suggest_form(interaction, *suggestion, values)  # type: ignore[attr-defined]
+            return
         round_id = custom_ids.form_round(str(data.get("custom_id", "")))
         if round_id is None:
             return

@@ -26,9 +26,11 @@ Run = Callable[[discord.Interaction, str], Awaitable[None]]
 
 FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "dashboard", "mock", "topic", "export", "broken",
          "help")
+FIXED += ("suggest", "suggestions", "flag", "flags", "forget-me")  # the team features (bot/team.py)
 MAX_SUBCOMMANDS = 25  # Discord's limit per command
 _NAME = re.compile(r"^[-_\w]{1,32}$")
 SETUP_OPTIONS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open", "mock_mc", "mock_open")
+SETUP_OPTIONS += ("season", "remind", "ping")  # the team features (bot/team.py)
 AUTOCOMPLETE_CHOICES = 25  # Discord's limit
 Complete = Callable[[str, str], Awaitable[list[str]]]  # (what: "topic" or "question", typed so far) -> names
 
@@ -45,6 +47,8 @@ def command_text(name: str, options: Mapping[str, object] | None = None) -> str:
         return "stats team" if options.get("team") else "stats"
     if name == "dashboard":
         return "dashboard revoke" if options.get("revoke") else "dashboard"
+    if name in TEAM_TEXT:
+        return TEAM_TEXT[name](options)
     if name == "review":
         return f"review remind {options['remind']}" if options.get("remind") else "review"
     if name == "mock":
@@ -115,6 +119,8 @@ def build_quiz(levels: tuple[str, ...], run: Run, complete: Complete | None = No
                                           callback=_fixed(run, "export")))
     quiz.add_command(_broken(run, complete))
     quiz.add_command(_dashboard(run))
+    for command in _team(run, names):
+        quiz.add_command(command)
     quiz.add_command(app_commands.Command(name="help", description="What the /quiz commands do",
                                           callback=_fixed(run, "help")))
     return quiz
@@ -139,6 +145,7 @@ def _post(run: Run, levels: list[str]) -> app_commands.Command:
 def _leaderboard(run: Run) -> app_commands.Command:
     @app_commands.describe(scope="This week (default) or all time")
     @app_commands.choices(scope=[app_commands.Choice(name="this week", value="week"),
+                                 app_commands.Choice(name="this season", value="season"),
                                  app_commands.Choice(name="all time", value="all")])
     async def leaderboard(interaction: discord.Interaction, scope: str | None = None) -> None:
         await run(interaction, command_text("leaderboard", {"scope": scope}))
@@ -174,7 +181,11 @@ def _setup(run: Run) -> app_commands.Command:
         open="Open-ended questions in channel rounds, answered in words (default: off)",
         mock_mc="Mock interview: time limit per multiple-choice question, e.g. 60s",
         mock_open="Mock interview: time limit per open-ended question, e.g. 5m",
+        season="A season leaderboard, restarting each month or quarter (or off)",
+        remind="A reminder in the round's thread before the reveal, e.g. 1h, or off",
+        ping="A role mentioned on the daily post", no_ping="Stop mentioning a role on the daily post",
     )
+    @app_commands.choices(season=[app_commands.Choice(name=s, value=s) for s in ("monthly", "quarterly", "off")])
     async def setup(interaction: discord.Interaction, channel: discord.TextChannel | None = None,
                     time: app_commands.Range[str, 1, 40] | None = None,
                     days: app_commands.Range[str, 1, 60] | None = None,
@@ -183,9 +194,12 @@ def _setup(run: Run) -> app_commands.Command:
                     weekly: app_commands.Range[str, 1, 40] | None = None, hidden: bool | None = None,
                     open: bool | None = None,  # noqa: A002 (the option's name as members see it)
                     mock_mc: app_commands.Range[str, 1, 20] | None = None,
-                    mock_open: app_commands.Range[str, 1, 20] | None = None) -> None:
+                    mock_open: app_commands.Range[str, 1, 20] | None = None, season: str | None = None,
+                    remind: app_commands.Range[str, 1, 20] | None = None, ping: discord.Role | None = None,
+                    no_ping: bool = False) -> None:
         options = {"channel": channel, "time": time, "days": days, "timezone": timezone, "reveal": reveal,
                    "weekly": weekly, "hidden": hidden, "open": open, "mock_mc": mock_mc, "mock_open": mock_open}
+        options |= {"season": season, "remind": remind, "ping": "off" if no_ping else ping}
         await run(interaction, command_text("setup", options))
 
     return app_commands.Command(name="setup", description="Channel, time, days, time zone, reveal delay (admins)",
@@ -240,6 +254,56 @@ def _broken(run: Run, complete: Complete | None) -> app_commands.Command:
     return app_commands.Command(name="broken", description="Mark a question broken so no pick draws it (admins)",
                                 callback=broken)
 
+
+
+# ---- the team features: suggestions, reports, forgetting a member ---------------------------------------------
+
+TEAM_TEXT = {
+    "suggest": lambda o: " ".join(["suggest", *(shlex.quote(f"{k}={o[k]}") for k in ("level", "topic") if o.get(k))]),
+    "suggestions": lambda o: " ".join(["suggestions", *([o["action"], str(o["number"])] if o.get("action") and
+                                                        o.get("number") is not None else []),
+                                       *([shlex.quote(str(o["reason"]))] if o.get("action") == "reject"
+                                         and o.get("reason") else [])]),
+    "flag": lambda o: " ".join(["flag", *([str(o["reason"])] if o.get("reason") else [])]),
+    "flags": lambda o: " ".join(["flags", *(["clear", shlex.quote(str(o["clear"]))] if o.get("clear") else [])]),
+    "forget-me": lambda o: "forget-me",
+}
+
+
+def _team(run: Run, levels: list[str]) -> list[app_commands.Command]:
+    @app_commands.describe(level="The question's level", topic="A short topic name, e.g. Tokenization")
+    @app_commands.choices(level=[app_commands.Choice(name=lv, value=lv) for lv in levels])
+    async def suggest(interaction: discord.Interaction, level: str,
+                      topic: app_commands.Range[str, 1, 60]) -> None:
+        await run(interaction, command_text("suggest", {"level": level, "topic": topic}))
+
+    @app_commands.describe(action="What to do with a suggestion (empty: the list)", number="The suggestion's number",
+                           reason="Why it is rejected (sent to its author)")
+    @app_commands.choices(action=[app_commands.Choice(name=a, value=a) for a in ("approve", "edit", "reject")])
+    async def suggestions(interaction: discord.Interaction, action: str | None = None,
+                          number: app_commands.Range[int, 1, 10**12] | None = None,
+                          reason: app_commands.Range[str, 1, 300] | None = None) -> None:
+        await run(interaction, command_text("suggestions", {"action": action, "number": number, "reason": reason}))
+
+    @app_commands.describe(reason="What is wrong with it (optional)")
+    async def flag(interaction: discord.Interaction, reason: app_commands.Range[str, 1, 200] | None = None) -> None:
+        await run(interaction, command_text("flag", {"reason": reason}))
+
+    @app_commands.describe(clear="A question's id: its reports were looked at, rounds may ask it again")
+    async def flags(interaction: discord.Interaction, clear: app_commands.Range[str, 1, 100] | None = None) -> None:
+        await run(interaction, command_text("flags", {"clear": clear}))
+
+    return [
+        app_commands.Command(name="suggest", description="Propose a question (a form); an admin reviews it",
+                             callback=suggest),
+        app_commands.Command(name="suggestions", description="Review proposed questions: approve, edit, reject (admins)",
+                             callback=suggestions),
+        app_commands.Command(name="flag", description="Report a problem with the question you saw last", callback=flag),
+        app_commands.Command(name="flags", description="The reported questions; clear one's reports (admins)",
+                             callback=flags),
+        app_commands.Command(name="forget-me", description="Delete your personal data, after a confirmation",
+                             callback=_fixed(run, "forget-me")),
+    ]
 
 
 def tree_hash(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> str:

@@ -20,7 +20,7 @@ import discord
 from bot.ports import DeliveryError, Sent
 from adapters.discord import limits
 from adapters.discord.render import NUMBER_EMOJI, Piece, render
-from adapters.discord.views import answer_view
+from adapters.discord.views import SuggestForm, answer_view, command_view
 from bot.events import Kind, Outgoing
 from bot.models import Place
 
@@ -106,6 +106,8 @@ class Delivery:
     async def send(self, message: Outgoing, reply: InteractionReply | None) -> Sent | None:
         if message.kind is Kind.REMINDER:
             return await self.direct_message(message)
+        if message.kind is Kind.FORM:
+            return await self.form(message, reply)
         if message.private:
             assert message.to is not None
             if reply is not None and reply.user_id == message.to.user_id:
@@ -134,8 +136,13 @@ class Delivery:
         piece = render(message, self.thread_answers)[0]
         view = answer_view(message.round_id, len(message.choices), message.hidden_votes) \
             if message.round_id is not None else None
+        kwargs = _message_kwargs(piece, view, None)
+        if message.ping and message.ping.isdigit():  # /quiz setup ping=@role: that role, and only it, is mentioned
+            kwargs["content"] = f"<@&{message.ping}>"
+            kwargs["allowed_mentions"] = discord.AllowedMentions(everyone=False, users=False, replied_user=False,
+                                                                 roles=[discord.Object(int(message.ping))])
         try:
-            posted = await self.channel(place).send(**_message_kwargs(piece, view, None))
+            posted = await self.channel(place).send(**kwargs)
         except discord.HTTPException as error:
             raise refusal(error, place.channel) or error
         # The question is out; its reactions and thread follow in the background, so that under Discord's
@@ -239,10 +246,23 @@ class Delivery:
             first = first or posted
         return Sent(str(first.id)) if first else None
 
+    async def form(self, message: Outgoing, reply: InteractionReply | None) -> Sent | None:
+        """The /quiz suggest form: a modal when it is the interaction's first answer; else (sent back with
+        problems, after the form's own submission) the problems, with a button that opens the form again."""
+        if reply is None or message.to is None or reply.user_id != message.to.user_id:
+            return None
+        if not reply.interaction.response.is_done():
+            await reply.interaction.response.send_modal(SuggestForm(message.outcome))
+            reply.sent += 1
+            return None
+        return await self.ephemeral(message, reply)
+
     async def ephemeral(self, message: Outgoing, reply: InteractionReply) -> Sent | None:
         pieces = render(message, self.thread_answers)
         view = answer_view(message.round_id, len(message.choices), True) \
             if message.kind is Kind.PERSONAL and message.round_id is not None else None
+        if view is None and message.actions:
+            view = command_view(message.actions)
         first = None
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1

@@ -65,7 +65,71 @@ class WriteButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_ids
         await _sink(interaction).on_write(interaction, self.round_id)
 
 
-DYNAMIC_ITEMS = (PickButton, WriteButton)
+class CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_ids.COMMAND):
+    """A button under a private message that runs `/quiz <command>` as its clicker (bot.events.Action)."""
+
+    def __init__(self, command: str, label: str = "OK", danger: bool = False) -> None:
+        style = discord.ButtonStyle.danger if danger else discord.ButtonStyle.primary
+        super().__init__(discord.ui.Button(label=limits.shorten(label, 80), style=style,
+                                           custom_id=custom_ids.command(command)))
+        self.command = command
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> CommandButton:
+        return cls(match["command"])
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        await _sink(interaction).on_command(interaction, self.command)  # type: ignore[attr-defined]
+
+
+DYNAMIC_ITEMS = (PickButton, WriteButton, CommandButton)
+
+
+def command_view(actions) -> discord.ui.View:
+    """Buttons for a message's actions (bot.events.Action): each runs its command as the member who clicks."""
+    view = discord.ui.View(timeout=None)
+    for action in actions[: limits.BUTTONS]:
+        view.add_item(CommandButton(action.command, action.label, danger=action.command.startswith("forget-me")))
+    return view
+
+
+# The /quiz suggest form. A modal holds at most 5 fields: the level and the topic are the command's options
+# (`/quiz suggest level:basic topic:...`), kept with the draft the form was opened from.
+SUGGEST_MODAL_FIELDS = (("question", discord.TextStyle.paragraph), ("choices", discord.TextStyle.paragraph),
+                        ("correct", discord.TextStyle.short), ("answer", discord.TextStyle.paragraph),
+                        ("key_points", discord.TextStyle.paragraph))
+
+
+class SuggestForm(discord.ui.Modal):
+    """Drawn only: its submission is read from the raw interaction (client.py), like AnswerForm's."""
+
+    def __init__(self, form) -> None:  # form: bot.outcomes.SuggestForm
+        from bot.suggestions import FIELDS
+        from bot.texts import SUGGEST_TITLE, suggest_hint, suggest_label
+
+        limit = dict(FIELDS)
+        title = f"Edit suggestion {form.editing}" if form.editing is not None else SUGGEST_TITLE
+        super().__init__(title=limits.shorten(title, 45), custom_id=custom_ids.suggest_form(form.draft, form.editing),
+                         timeout=FORM_TIMEOUT)
+        for field, style in SUGGEST_MODAL_FIELDS:
+            value = form.value(field)[: limit[field]] or None
+            text = discord.ui.TextInput(custom_id=field, style=style, required=False, max_length=limit[field],
+                                        default=value)
+            self.add_item(discord.ui.Label(text=suggest_label(field)[:45],
+                                           description=suggest_hint(field, form.levels)[:100], component=text))
+
+
+def form_values(components: list[dict]) -> dict[str, str]:
+    """Every text input of a submitted form, by custom id, from the raw payload (action rows or labels)."""
+    values: dict[str, str] = {}
+    for component in components:
+        if isinstance(component.get("custom_id"), str) and isinstance(component.get("value"), str):
+            values[component["custom_id"]] = component["value"]
+        nested = component.get("components") or ([component["component"]] if "component" in component else [])
+        if isinstance(nested, list):
+            values.update(form_values(nested))
+    return values
 
 
 def answer_view(round_id: int, choices: int, pick_buttons: bool) -> discord.ui.View:

@@ -12,6 +12,12 @@ ACTION_PREFIX = "studybot:"
 PICK = re.compile(r"^studybot:pick:(\d{1,12}):(\d{1,2})$")
 WRITE = re.compile(r"^studybot:write:(\d{1,12})$")
 WRITTEN_VIEW = "studybot:written"  # callback_id of the "answer in your own words" modal
+SUGGEST_VIEW = "studybot:suggest"  # callback_id of the /quiz suggest modal
+COMMAND = re.compile(r"^studybot:cmd:(\d{1,2})$")  # a button that runs /quiz <its value> (bot.events.Action)
+
+
+def command_action(index: int) -> str:
+    return f"{ACTION_PREFIX}cmd:{index}"
 
 # Slack's reaction names for the choice numbers, in order.
 CHOICE_REACTIONS = ("one", "two", "three", "four")

@@ -18,10 +18,10 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack import render, translate
 from adapters.slack.client import error_code
-from adapters.slack.ids import WRITTEN_VIEW
+from adapters.slack.ids import SUGGEST_VIEW, WRITTEN_VIEW
 from adapters.slack.outbox import ReplyTo
-from bot.events import ChoiceMade
-from bot.models import Member
+from bot.events import ChoiceMade, CommandInvoked, Kind, SuggestionSubmitted
+from bot.models import Member, Place
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 PICK_ACTIONS = re.compile(r"^studybot:pick:")
 WRITE_ACTIONS = re.compile(r"^studybot:write:")
+COMMAND_ACTIONS = re.compile(r"^studybot:cmd:")
 ANY = re.compile(r".*")
 
 
@@ -57,7 +58,8 @@ def register(app: AsyncApp, adapter: SlackAdapter) -> None:
                 return
             profile = await adapter.directory.profile(command.team, command.user_id, command.user_name)
             member = Member(translate.PLATFORM, command.user_id, profile.name)
-            reply = ReplyTo(command.user_id, command.channel, command.response_url)
+            reply = ReplyTo(command.user_id, command.channel, command.response_url,
+                            trigger_id=body.get("trigger_id") if isinstance(body.get("trigger_id"), str) else None)
             await adapter.run(command.event(member, profile.is_admin), reply)
 
     @app.action(PICK_ACTIONS)
@@ -84,6 +86,41 @@ def register(app: AsyncApp, adapter: SlackAdapter) -> None:
                 await adapter.workspaces.client_for(who.team).views_open(trigger_id=who.trigger_id, view=view)
             except SlackApiError as error:
                 log.warning("could not open the answer form: %s", error_code(error))
+
+    @app.action(COMMAND_ACTIONS)
+    async def command_button(ack, body: dict):
+        """A button that runs `/quiz <its value>` as the member who clicks it (confirm forget-me, open a form)."""
+        async with adapter.working("command button"):
+            await ack()
+            who, text = translate.interaction(body), translate.command_clicked(body)
+            if who is None or text is None or who.channel is None:
+                return
+            profile = await adapter.directory.profile(who.team, who.user_id, who.user_name)
+            member = Member(translate.PLATFORM, who.user_id, profile.name)
+            event = CommandInvoked(member, Place(translate.PLATFORM, who.team, who.channel), text, profile.is_admin,
+                                   in_dm=who.channel.startswith("D"))
+            await adapter.run(event, ReplyTo(who.user_id, who.channel, who.response_url, trigger_id=who.trigger_id))
+
+    @app.view(SUGGEST_VIEW)
+    async def suggestion(ack, body: dict):
+        """The /quiz suggest form sent: its problems go back into the form (response_action "errors")."""
+        async with adapter.working("suggestion form"):
+            sent, team = translate.suggestion_form(body), translate.team_of(body)
+            if sent is None or team is None or adapter.hub is None:
+                await ack()
+                log.warning("a suggestion form without its fields ignored")
+                return
+            profile = await adapter.directory.profile(team, sent.user_id, None)
+            member = Member(translate.PLATFORM, sent.user_id, profile.name)
+            event = SuggestionSubmitted(member, Place(translate.PLATFORM, team, sent.channel or ""), sent.values,
+                                        sent.draft, sent.editing, profile.is_admin)
+            messages = await adapter.hub.handle(event)
+            form = next((m for m in messages if m.kind is Kind.FORM and m.outcome.errors), None)
+            if form is not None:
+                await ack(response_action="errors", errors=render.suggest_errors(form.outcome))
+                return
+            await ack()  # closes the modal; the confirmation comes as an ephemeral message
+            await adapter.hub.deliver(messages, ReplyTo(sent.user_id, sent.channel, sent.response_url))
 
     @app.action(ANY)
     async def other_action(ack, body: dict):

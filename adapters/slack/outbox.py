@@ -40,6 +40,7 @@ class ReplyTo:
     channel: str | None
     response_url: str | None
     told_to_invite: bool = field(default=False)
+    trigger_id: str | None = None  # opens a modal (the /quiz suggest form) within 3 seconds of the interaction
 
 
 def thread_ts(thread: str | None) -> str | None:
@@ -61,6 +62,8 @@ class Outbox:
         try:
             if m.kind is Kind.REMINDER and m.to is not None:
                 return await self._direct(m)
+            if m.kind is Kind.FORM and m.to is not None:
+                return await self._form(m, reply)
             if m.to is not None:
                 return await self._private(m, reply)
             if m.kind is Kind.ROUND:
@@ -140,6 +143,20 @@ class Outbox:
                     return None
                 raise
         return None
+
+    async def _form(self, m: Outgoing, reply: ReplyTo | None) -> None:
+        """The /quiz suggest form as a modal (views.open with the interaction's trigger_id); without a trigger at
+        hand (or once it expired), its words privately, with a button that opens it."""
+        assert m.to is not None
+        if reply is not None and reply.user_id == m.to.user_id and reply.trigger_id:
+            trigger, reply.trigger_id = reply.trigger_id, None  # a trigger opens one modal
+            view = render.suggest_modal(m.outcome, reply.response_url, reply.channel)
+            try:
+                await self.workspaces.client_for(m.place.workspace).views_open(trigger_id=trigger, view=view)
+                return None
+            except SlackApiError as error:
+                log.warning("could not open the suggestion form: %s", error_code(error))
+        return await self._private(m, reply)
 
     async def _respond(self, url: str, m: Outgoing, page_list: list[list[dict]]) -> bool:
         """Ephemeral replies through response_url; False when Slack would not take them (expired, used up)."""

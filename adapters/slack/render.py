@@ -13,7 +13,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from adapters.slack.ids import CHOICE_REACTIONS, WRITTEN_VIEW, pick_action, write_action
+from adapters.slack.ids import CHOICE_REACTIONS, SUGGEST_VIEW, WRITTEN_VIEW, command_action, pick_action, write_action
 from bot.events import Kind, Outgoing
 from bot.texts import shorten
 
@@ -24,6 +24,7 @@ HEADER_LIMIT = 150
 BUTTON_LIMIT = 75
 FALLBACK_LIMIT = 3000  # the notification text beside the blocks
 MODAL_INPUT_LIMIT = 3000
+MAX_ACTIONS = 5
 FENCE = "```"
 
 Block = dict
@@ -168,8 +169,15 @@ def round_blocks(m: Outgoing) -> list[Block]:
     """A channel round's post: header, question, numbered choices, deadline, how to answer, buttons."""
     assert m.round_id is not None
     body = ([header(m.title)] if m.title else []) + sections(m.text)
+    if m.ping:  # /quiz setup ping=@group: the user group is mentioned on the daily post
+        body.insert(0, {"type": "section", "text": {"type": "mrkdwn", "text": group_mention(m.ping)}})
     tail = [context(how_to_answer(m)), answer_buttons(m.round_id, len(m.choices), with_choices=m.hidden_votes)]
     return fit(body, tail)
+
+
+def group_mention(group: str) -> str:
+    """A Slack user group's mention (https://api.slack.com/reference/surfaces/formatting#mentioning-groups)."""
+    return f"<!subteam^{group}>"
 
 
 def closed_blocks(m: Outgoing) -> list[Block]:
@@ -185,8 +193,17 @@ def personal_blocks(m: Outgoing) -> list[Block]:
     return fit(body, [answer_buttons(m.round_id, len(m.choices), with_choices=True)])
 
 
+def action_buttons(m: Outgoing) -> Block:
+    """A message's actions (bot.events.Action): each button runs `/quiz <its value>` as the member who clicks."""
+    elements = [button(a.label, command_action(i), a.command, primary=i == 0)
+                for i, a in enumerate(m.actions[:MAX_ACTIONS])]
+    return {"type": "actions", "block_id": "studybot:commands", "elements": elements}
+
+
 def text_pages(m: Outgoing) -> list[list[Block]]:
     """Reveals, feedback, notices, boards, stats, reminders: as many messages as the text needs."""
+    if m.actions:  # the buttons under the text (one message: these are short)
+        return [fit(([header(m.title)] if m.title else []) + sections(m.text), [action_buttons(m)])]
     # m.image (a PNG chart) is left out: an ephemeral message cannot carry a file (decks go to a direct message).
     blocks = ([header(m.title)] if m.title else []) + sections(m.text)
     return pages(blocks)
@@ -205,7 +222,8 @@ def message_pages(m: Outgoing) -> list[list[Block]]:
 def fallback(m: Outgoing) -> str:
     """The message's `text`: what notifications and screen readers show."""
     words = f"{m.title}: {m.text}" if m.title else m.text
-    return shorten(mrkdwn(words), FALLBACK_LIMIT) or " "
+    ping = group_mention(m.ping) + " " if m.ping and m.kind is Kind.ROUND else ""
+    return ping + (shorten(mrkdwn(words), FALLBACK_LIMIT - len(ping)) or " ")
 
 
 # ---- views -------------------------------------------------------------------------
@@ -216,6 +234,50 @@ def home_view(name: str, stats: str, board: str) -> dict:
     blocks += [header("This week's leaderboard")] + sections(board)
     tail = [context("`/quiz` for a question now · `/quiz leaderboard all` for all time · `/quiz help` for the rest")]
     return {"type": "home", "blocks": fit(blocks, tail, MAX_HOME_BLOCKS)}
+
+
+def suggest_modal(form, response_url: str | None, channel: str | None) -> dict:
+    """The /quiz suggest form (form: bot.outcomes.SuggestForm); its problems, if any, under its fields."""
+    from bot.suggestions import FIELDS
+    from bot.texts import SUGGEST_TITLE, suggest_hint, suggest_label
+
+    metadata = json.dumps({"draft": form.draft, "editing": form.editing, "response_url": response_url,
+                           "channel": channel})
+    blocks: list[Block] = []
+    errors = dict(form.errors)
+    if errors.get(""):
+        blocks.append(context(mrkdwn(f"**Problem:** {errors['']}")))
+    for field, limit in FIELDS:
+        if field == "level":
+            options = [{"text": {"type": "plain_text", "text": plain(level, BUTTON_LIMIT)}, "value": level}
+                       for level in form.levels]
+            element: dict = {"type": "static_select", "action_id": field, "options": options}
+            chosen = next((o for o in options if o["value"] == form.value("level")), None)
+            if chosen is not None:
+                element["initial_option"] = chosen
+        else:
+            element = {"type": "plain_text_input", "action_id": field, "max_length": min(limit, MODAL_INPUT_LIMIT),
+                       "multiline": field in ("question", "choices", "answer", "key_points")}
+            if form.value(field):
+                element["initial_value"] = form.value(field)[:limit]
+        blocks.append({"type": "input", "block_id": field, "optional": True, "element": element,
+                       "label": {"type": "plain_text", "text": suggest_label(field)},
+                       "hint": {"type": "plain_text", "text": suggest_hint(field, form.levels)}})
+    title = f"Edit suggestion {form.editing}" if form.editing is not None else SUGGEST_TITLE
+    return {"type": "modal", "callback_id": SUGGEST_VIEW, "title": {"type": "plain_text", "text": plain(title, 24)},
+            "submit": {"type": "plain_text", "text": "Send"}, "close": {"type": "plain_text", "text": "Cancel"},
+            "private_metadata": metadata, "blocks": blocks}
+
+
+def suggest_errors(form) -> dict[str, str]:
+    """The form's problems as view_submission's response_action "errors" wants them: block id -> message."""
+    from bot.suggestions import KEYS
+
+    out: dict[str, str] = {}
+    for field, message in form.errors:
+        block = field if field in KEYS else "question"
+        out[block] = (out[block] + "; " if block in out else "") + message
+    return {block: shorten(message, 2000) for block, message in out.items()}
 
 
 def written_modal(round_id: int, response_url: str | None, channel: str | None) -> dict:

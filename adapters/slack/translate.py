@@ -166,6 +166,53 @@ def picked(body: dict) -> tuple[int, int] | None:
     return parse_pick(_action_id(body))
 
 
+def command_clicked(body: dict) -> str | None:
+    """block_actions on a command button (bot.events.Action) -> the text after /quiz it runs."""
+    if not _action_id(body).startswith("studybot:cmd:"):
+        return None
+    value = body["actions"][0].get("value")
+    return value.strip()[:200] if isinstance(value, str) and value.strip() else None
+
+
+@dataclass(frozen=True)
+class SuggestionForm:
+    """view_submission of the /quiz suggest modal: the fields typed, and what private_metadata kept."""
+
+    user_id: str
+    values: tuple[tuple[str, str], ...]
+    draft: int | None
+    editing: int | None
+    channel: str | None
+    response_url: str | None
+
+
+def suggestion_form(body: dict) -> SuggestionForm | None:
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        state = view["state"]["values"]
+        if not isinstance(meta, dict) or not isinstance(state, dict):
+            return None
+        values = []
+        for block, actions in state.items():
+            element = actions.get(block) if isinstance(actions, dict) else None
+            if not isinstance(element, dict):
+                continue
+            chosen = element.get("selected_option")
+            value = chosen.get("value") if isinstance(chosen, dict) else element.get("value")
+            values.append((str(block), value if isinstance(value, str) else ""))
+        draft = int(meta["draft"]) if meta.get("draft") is not None else None
+        editing = int(meta["editing"]) if meta.get("editing") is not None else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    user_id = _text(user.get("id"))
+    if not user_id:
+        return None
+    return SuggestionForm(user_id, tuple(values), draft, editing, _text(meta.get("channel")),
+                          _text(meta.get("response_url")))
+
+
 def write_requested(body: dict) -> int | None:
     """block_actions on "Answer in your own words" -> the round id."""
     return parse_write(_action_id(body))
