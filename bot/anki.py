@@ -153,7 +153,8 @@ def markdown_html(text: str) -> str:
 
 def note_guid(question_id: str) -> str:
     """The same for a question id in every export, so Anki updates the note on re-import."""
-    return genanki.guid_for(GUID_NAMESPACE, question_id)
+    guid: str = genanki.guid_for(GUID_NAMESPACE, question_id)
+    return guid
 
 
 def tag(text: str) -> str:

@@ -79,7 +79,8 @@ def _copy(db_path: Path, partial: Path) -> None:
 
 
 _EXPORTS = {
-    "answers.csv": """SELECT a.id AS answer_id, a.round_id, r.kind AS round_kind, r.question_id, a.platform, a.workspace,
+    "answers.csv": """SELECT a.id AS answer_id, a.round_id, r.kind AS round_kind, r.question_id, a.platform,
+                          a.workspace,
                           r.channel, a.user_id, a.name, a.choice, a.text, a.correct, a.score, a.points,
                           a.answered_at, a.written_at
                       FROM answers a JOIN rounds r ON r.id = a.round_id ORDER BY a.id""",
@@ -127,7 +128,7 @@ def export_csv(database: Path | str, directory: Path, bank: Bank | None = None) 
                 out = csv.writer(handle)
                 out.writerow(header + (["level", "topic"] if extra else []))
                 for row in rows:
-                    if extra:
+                    if extra and bank is not None:
                         question = bank.get(row[header.index("question_id")])
                         row = (*row, question.level if question else "", question.topic if question else "")
                     out.writerow([safe_cell(cell) for cell in row])

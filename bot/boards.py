@@ -1,4 +1,5 @@
-"""Boards and stats: the leaderboard (on demand and weekly), a member's record with its chart, the team's weak topics."""
+"""Boards and stats: the leaderboard (on demand and weekly), a member's record with its chart, the team's weak
+topics."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ class Boards:
         draw = self._chart(record, title, member, place) if chart and record.total.answered else None
         return [Outgoing(Kind.STATS, place, outcome=shown, to=member, chart=draw)]
 
-    def _chart(self, record, title: str, member: Member, place: Place) -> Callable[[], Path | None]:
+    def _chart(self, record: Record, title: str, member: Member, place: Place) -> Callable[[], Path | None]:
         from bot.charts import render_progress
 
         owner = f"{place.platform}-{place.workspace}-{member.user_id}"

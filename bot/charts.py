@@ -6,9 +6,13 @@ import re
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.clock import week_start
 from bot.stats import Record
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_TOPICS = 15  # the chart stays readable; the weakest topics are the ones shown
 WEEKS = 12
@@ -40,7 +44,7 @@ def render_progress(record: Record, title: str, directory: Path, owner: str, tod
     return path
 
 
-def progress_figure(record: Record, title: str, today: date):  # -> matplotlib Figure (imported lazily)
+def progress_figure(record: Record, title: str, today: date) -> Figure:  # matplotlib is imported lazily
     # The object API with the Agg canvas: no pyplot state, so it is safe off the event loop's thread.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC as UTC  # the bot's modules take UTC from here
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
 Clock = Callable[[], datetime]
 
 

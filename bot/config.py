@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.yaml"  # a link to the top-level file
@@ -160,12 +161,15 @@ def _flag(text: str) -> bool:
     return value in {"1", "true", "yes", "on"}
 
 
-def _optional(parser):
+T = TypeVar("T")
+
+
+def _optional(parser: Callable[[str], T]) -> Callable[[str], T | None]:
     return lambda text: parser(text) if text.strip() else None
 
 
 # setting -> (field, parser)
-_PARSERS = {
+_PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "STUDYBOT_DB": ("db_path", lambda t: _database(t)),
     "STUDYBOT_QUESTIONS": ("questions_path", lambda t: Path(t.strip())),
     "STUDYBOT_TIMEZONE": ("timezone", parse_timezone),
@@ -290,7 +294,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     environment = os.environ if environ is None else environ
     # The environment wins, but an empty value there is unset too (except a schedule: empty means off).
     values.update({k: v for k, v in environment.items() if v.strip() or k in _SCHEDULES})
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for setting, (name, parser) in _PARSERS.items():
         raw = values.get(setting)
         if raw is None:
@@ -325,7 +329,8 @@ def _check_together(settings: Settings) -> None:
                                              "/slack/install and /slack/oauth_redirect on PORT")
     if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
         raise ConfigError(
-            "SLACK_SIGNING_SECRET", "is needed with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+            "SLACK_SIGNING_SECRET",
+            "is needed with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
         )
     if settings.slack_app_token and not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN", "is needed when SLACK_APP_TOKEN is set")

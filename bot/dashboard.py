@@ -21,7 +21,7 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from markupsafe import Markup
 
 from bot.dashboard_data import DashboardData, MemberPage
@@ -127,7 +128,8 @@ def progress_svg(page: MemberPage) -> Markup:
     ]
     for tick in range(0, ceiling + 1, step):
         y = top + plot_h - plot_h * tick / ceiling
-        parts.append(f'<line x1="{left}" x2="{width - 6}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d5da" stroke-width="1"/>')
+        parts.append(f'<line x1="{left}" x2="{width - 6}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d5da" '
+                     'stroke-width="1"/>')
         parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#333333">{tick}</text>')
     for i, week in enumerate(weeks):
         x = left + i * slot + (slot - bar) / 2
@@ -158,7 +160,7 @@ def _nice_step(peak: int) -> int:
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
         if peak / step <= 5:
             return step
-    return 10 ** len(str(peak))
+    return int(10 ** len(str(peak)))
 
 
 # ---- pages ------------------------------------------------------------------------------------
@@ -187,7 +189,9 @@ class Dashboard:
         self.links = links
 
     # the token check: every page route goes through it
-    def page(self, handler: Callable[[web.Request, Access], Awaitable[web.StreamResponse]], admin_only: bool = False):
+    def page(
+        self, handler: Callable[[web.Request, Access], Awaitable[web.StreamResponse]], admin_only: bool = False
+    ) -> Handler:
         async def checked(request: web.Request) -> web.StreamResponse:
             access = self.links.verify(request.match_info.get("token"))
             if access is None or (admin_only and not access.admin):
@@ -196,8 +200,8 @@ class Dashboard:
 
         return checked
 
-    def context(self, access: Access, title: str, current: str) -> dict:
-        nav = []
+    def context(self, access: Access, title: str, current: str) -> dict[str, Any]:
+        nav: list[dict[str, Any]] = []
         if access.admin:
             nav = [{"href": href, "label": label, "current": href == current}
                    for href, label in (("board", "Leaderboard"), ("rounds", "Past rounds"), ("topics", "Weak topics"))]
@@ -285,7 +289,7 @@ async def stylesheet(_: web.Request) -> web.Response:
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler) -> web.StreamResponse:
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except web.HTTPException as error:
@@ -317,10 +321,10 @@ def dashboard_app(data: DashboardData, links: DashboardLinks) -> web.Application
     return app
 
 
-def _warm_up(data: DashboardData):
+def _warm_up(data: DashboardData) -> Callable[[web.Application], AsyncIterator[None]]:
     """While the server runs: count past rounds' tallies in the background once (DashboardData.warm_up)."""
 
-    async def context(_: web.Application):
+    async def context(_: web.Application) -> AsyncIterator[None]:
         async def run() -> None:
             try:
                 counted = await data.warm_up()

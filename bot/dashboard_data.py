@@ -16,8 +16,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock, iso, local_date, parse_iso, week_of, week_start
+from bot.db import Row
 from bot.models import Bank, ChannelSettings, Question, Standing
 from bot.stats import MIN_ANSWERS_FOR_WEAKNESS, Tally
 from bot.store import Store
@@ -111,7 +113,7 @@ class MemberPage:
     next_due: datetime | None = None
 
 
-def _ranked(rows: list[dict], count_ahead: Callable[[int], int], offset: int) -> list[Standing]:
+def _ranked(rows: list[Row], count_ahead: Callable[[int], int], offset: int) -> list[Standing]:
     """Competition ranking (1, 1, 3) across pages: the first row's rank is 1 + how many have more points."""
     out: list[Standing] = []
     for position, row in enumerate(rows, offset + 1):
@@ -133,12 +135,12 @@ class DashboardData:
         self.settings_for = settings_for
         self.clock = clock
 
-    def _spread(self, sql: str, params: Sequence) -> dict[int, int]:
+    def _spread(self, sql: str, params: Sequence[Any]) -> dict[int, int]:
         """points -> how many members have them: one pass over the board's index gives both the board's size
         and any member's rank (1 + how many have more points)."""
         return {row["points"]: row["n"] for row in self.store.rows(sql, params)}
 
-    def _n(self, sql: str, params: Sequence) -> int:
+    def _n(self, sql: str, params: Sequence[Any]) -> int:
         """The n of a COUNT(*) AS n query."""
         row = self.store.row(sql, params)
         return int(row["n"]) if row else 0
@@ -220,7 +222,7 @@ class DashboardData:
                 right_more=max(0, tally["correct"] - len(right))))
         return ArchivePage(out, page, pages_for(total, ROUNDS_PAGE), total)
 
-    def tallies(self, round_ids: Sequence[int]) -> dict[int, dict]:
+    def tallies(self, round_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """round id -> its counts (answered, correct, written, picks), counted once and kept in round_tallies.
 
         Only for revealed channel rounds: their answers no longer change.
@@ -234,8 +236,8 @@ class DashboardData:
             found.update(self._read_tallies(missing))
         return found
 
-    def _read_tallies(self, round_ids: Sequence[int]) -> dict[int, dict]:
-        out = {}
+    def _read_tallies(self, round_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        out: dict[int, dict[str, Any]] = {}
         for chunk in _chunks(round_ids):
             marks = ",".join("?" * len(chunk))
             for row in self.store.rows(f"SELECT * FROM round_tallies WHERE round_id IN ({marks})", chunk):
@@ -245,7 +247,9 @@ class DashboardData:
     def _count(self, round_ids: Sequence[int]) -> None:
         for chunk in _chunks(round_ids):
             marks = ",".join("?" * len(chunk))
-            counts: dict[int, dict] = {i: {"answered": 0, "correct": 0, "written": 0, "picks": {}} for i in chunk}
+            counts: dict[int, dict[str, Any]] = {
+                i: {"answered": 0, "correct": 0, "written": 0, "picks": {}} for i in chunk
+            }
             asked = {r["id"]: self.bank.get(r["question_id"]) for r in self.store.rows(
                 f"SELECT id, question_id FROM rounds WHERE id IN ({marks})", chunk)}
             for row in self.store.rows(
@@ -264,7 +268,8 @@ class DashboardData:
                     width = max(len(question.choices) if question else 0, max(tally["picks"], default=0))
                     picks = [tally["picks"].get(i, 0) for i in range(1, width + 1)]
                     db.execute(
-                        """INSERT INTO round_tallies (round_id, answered, correct, written, picks) VALUES (?, ?, ?, ?, ?)
+                        """INSERT INTO round_tallies (round_id, answered, correct, written, picks)
+                           VALUES (?, ?, ?, ?, ?)
                            ON CONFLICT (round_id) DO NOTHING""",
                         (round_id, tally["answered"], tally["correct"], tally["written"], json.dumps(picks)))
 

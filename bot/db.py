@@ -15,12 +15,17 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL database is used
+    import psycopg
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+Row = dict[str, Any]  # a row, by column name, as both backends return it
 
 
 def is_postgres_url(target: object) -> bool:
@@ -30,19 +35,19 @@ def is_postgres_url(target: object) -> bool:
 class Result:
     """A statement's outcome, read in full: its rows (dicts) and how many rows it changed or returned."""
 
-    __slots__ = ("rowcount", "_rows")
+    __slots__ = ("_rows", "rowcount")
 
-    def __init__(self, rowcount: int, rows: list[dict]) -> None:
+    def __init__(self, rowcount: int, rows: list[Row]) -> None:
         self.rowcount = rowcount
         self._rows = rows
 
-    def fetchone(self) -> dict | None:
+    def fetchone(self) -> Row | None:
         return self._rows[0] if self._rows else None
 
-    def fetchall(self) -> list[dict]:
+    def fetchall(self) -> list[Row]:
         return self._rows
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[Row]:
         return iter(self._rows)
 
 
@@ -55,16 +60,21 @@ class Database:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         raise NotImplementedError
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.execute(sql, params).fetchall()
 
-    def row(self, sql: str, params: Sequence[Any] = ()) -> dict | None:
+    def row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         return self.execute(sql, params).fetchone()
 
-    def transaction(self):  # a context manager; nested ones are savepoints
+    def transaction(self) -> AbstractContextManager[Database]:  # nested ones are savepoints
         raise NotImplementedError
 
-    def stream(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], Iterator[tuple]]:
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (a reveal's scores): one round trip where the driver allows."""
+        for params in rows:
+            self.execute(sql, params)
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
         """Column names and an iterator over the rows as tuples, without holding them all in memory."""
         raise NotImplementedError
 
@@ -85,8 +95,8 @@ def connect(target: Path | str, *, timeout: float = 10.0) -> Database:
 # ---- SQLite ------------------------------------------------------------------------------------
 
 
-def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict:
-    return dict(zip([d[0] for d in cursor.description], row))
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
 class SqliteDatabase(Database):
@@ -136,7 +146,10 @@ class SqliteDatabase(Database):
                 self.conn.execute("ROLLBACK")
             raise
 
-    def stream(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], Iterator[tuple]]:
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
         cursor = self.conn.cursor()
         cursor.row_factory = None  # tuples
         cursor.execute(sql, params)
@@ -175,7 +188,7 @@ def to_pyformat(sql: str) -> str:
     return "".join(out)
 
 
-def _pg_params(params: Iterable[Any]) -> tuple:
+def _pg_params(params: Iterable[Any]) -> tuple[Any, ...]:
     # PostgreSQL text cannot hold NUL; SQLite can. A member's text with one would fail the whole event.
     return tuple(p.replace("\x00", "\ufffd") if isinstance(p, str) and "\x00" in p else p for p in params)
 
@@ -209,14 +222,14 @@ class PostgresDatabase(Database):
         # not as a pool timeout.
         psycopg.connect(url, connect_timeout=max(1, int(timeout))).close()
         # Autocommit: a statement outside `transaction()` is one round trip; `transaction()` says BEGIN.
-        self.pool = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url, min_size=min_size, max_size=max_size, open=True, timeout=timeout, name="studybot",
             kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": max(1, int(timeout))},
         )
         self.pool.wait(timeout=timeout)
         self._local = threading.local()  # the connection of this thread's open transaction, if any
 
-    def _conn(self):
+    def _conn(self) -> psycopg.Connection[Row] | None:
         return getattr(self._local, "conn", None)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
@@ -242,7 +255,16 @@ class PostgresDatabase(Database):
             finally:
                 self._local.conn = None
 
-    def stream(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], Iterator[tuple]]:
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        query, args = to_pyformat(sql), [_pg_params(params) for params in rows]
+        conn = self._conn()
+        if conn is not None:
+            conn.cursor().executemany(query, args)
+            return
+        with self.pool.connection() as conn:
+            conn.cursor().executemany(query, args)
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
         """A server-side cursor in its own transaction: rows arrive in batches, the snapshot stays consistent."""
         import psycopg
 
@@ -250,9 +272,10 @@ class PostgresDatabase(Database):
         cursor = conn.cursor(name="studybot_stream")
         cursor.itersize = 2000
         cursor.execute(to_pyformat(sql), _pg_params(params))
+        assert cursor.description is not None, "stream() runs a query that returns rows"
         names = [d.name for d in cursor.description]
 
-        def rows() -> Iterator[tuple]:
+        def rows() -> Iterator[tuple[Any, ...]]:
             try:
                 yield from cursor
             finally:
@@ -269,7 +292,7 @@ class PostgresDatabase(Database):
         self.pool.close()
 
 
-def _result(cursor) -> Result:
+def _result(cursor: psycopg.Cursor[Row]) -> Result:
     rows = cursor.fetchall() if cursor.description else []
     return Result(cursor.rowcount if cursor.rowcount >= 0 else len(rows), rows)
 

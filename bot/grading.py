@@ -39,15 +39,19 @@ import math
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
 if TYPE_CHECKING:  # numpy comes with wordllama; imported lazily so that importing this module stays cheap
     import numpy as np
+    from tokenizers import Tokenizer
+
+    from bot.models import Question
 
 MAX_GRADED_CHARS = 20_000  # longer answers are stored whole but graded on their start
 TYPO_SIMILARITY = 84
@@ -201,13 +205,13 @@ def _numbers(text: str) -> set[str]:
 
 # ---- the embedding model: loaded once, lazily, offline --------------------------------------------
 
-_model = None
+_model: tuple[Tokenizer, np.ndarray] | None = None
 _model_lock = threading.Lock()
 WEIGHTS = ("weights", "l2_supercat_256.safetensors")  # WordLlama's 256-dimension model, inside its wheel
 TOKENIZER = ("tokenizers", "l2_supercat_tokenizer_config.json")
 
 
-def _wordllama():
+def _wordllama() -> tuple[Tokenizer, np.ndarray]:
     """WordLlama's tokenizer and token embeddings (32,000 x 256, float16), loaded once, from the wheel, offline.
 
     WordLlama.load(cache_dir=<package>, disable_download=True) reads these same two files; reading them directly
@@ -304,7 +308,7 @@ def _contrasted(question: str) -> frozenset[str]:
     """Terms the question sets against each other ("BLEU and ROUGE", "X rather than Y"): the content words
     next to a connecting word, whose roles an answer can swap."""
     tokens = _tokens(question)
-    terms = set()
+    terms: set[str] = set()
     for i, t in enumerate(tokens):
         if t in _CONTRAST and 0 < i < len(tokens) - 1 and _is_content(tokens[i - 1]) and _is_content(tokens[i + 1]):
             terms.update((stem(tokens[i - 1]), stem(tokens[i + 1])))
@@ -519,7 +523,7 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
     answer_words = sorted({t for u in units for t in u.tokens if _is_content(t)})
     word_similarity = _vectors_of_words(answer_words) @ ref.word_vectors.T  # answer words x key point words
     best_word = word_similarity.max(axis=0) if answer_words else np.zeros(len(ref.point_words))
-    unit_sets = [(set(u.stems), {t for t, st in zip(u.tokens, u.stems) if st}) for u in units]
+    unit_sets = [(set(u.stems), {t for t, st in zip(u.tokens, u.stems, strict=True) if st}) for u in units]
     semantic, above, unit_words, all_words, contradicted, soft = [], [], [], [], [], []
     for k, point in enumerate(ref.points):
         mine = [i for i, (owner, _) in enumerate(ref.point_words) if owner == k]
@@ -530,7 +534,7 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
         for word, s in point.content:
             typos = _typo_matches(word, long_words)
             in_units = [s in stems or not typos.isdisjoint(tokens) for stems, tokens in unit_sets]
-            hits = [h + f for h, f in zip(hits, in_units)]
+            hits = [h + f for h, f in zip(hits, in_units, strict=True)]
             anywhere += any(in_units)
         size = max(1, len(point.content))
         per_unit = [h / size for h in hits]
@@ -604,7 +608,7 @@ def point_probabilities(sig: Signals, weights: Sequence[float] = KEY_POINT_WEIGH
     return [0.0 if c else _sigmoid(weights[0] + weights[1] * s + weights[2] * a + weights[3] * u + weights[4] * w
                                    + weights[5] * f)
             for s, a, u, w, f, c in zip(sig.semantic, sig.above_question, sig.unit_words, sig.all_words,
-                                        sig.soft_words, sig.contradicted)]
+                                        sig.soft_words, sig.contradicted, strict=True)]
 
 
 @dataclass
@@ -663,7 +667,7 @@ def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] = KEY
         return 0.0
     if score_weights is None:
         score_weights = SCORE_WEIGHTS_CHOICE if sig.has_right else SCORE_WEIGHTS_OPEN
-    raw = sum(w * x for w, x in zip(score_weights, features))
+    raw = sum(w * x for w, x in zip(score_weights, features, strict=False))
     return round(min(1.0, max(0.0, raw)), 3)
 
 
@@ -702,14 +706,20 @@ def grade(text: str, key_points: tuple[str, ...] | list[str], right: str = "", w
     return Grade(score, found, core, sig.misconception, verdict_for(score), tuple(bool(c) for c in sig.contradicted))
 
 
-def prepare(question) -> None:
+def warm_up() -> None:
+    """Load the embedding model now (about 0.3 s, mostly in numpy), so that the first reveal does not pay for it:
+    the runtime calls it in a worker thread at start."""
+    _wordllama()
+
+
+def prepare(question: Question) -> None:
     """Computes and caches what grading a question's answers needs (its reference and anchors, about 10-20 ms),
     so that the first answer does not wait for it: call it when the question is posted."""
     anchors(tuple(question.key_points), question.correct_text, tuple(question.wrong_choices), question.question,
             question.answer)
 
 
-def grade_question(text: str, question) -> Grade:
+def grade_question(text: str, question: Question) -> Grade:
     """Grade against a bank question: its key points, model answer, and right and wrong choices (if any)."""
     return grade(text, question.key_points, question.correct_text, question.wrong_choices,
                  question=question.question, model_answer=question.answer)

@@ -36,6 +36,7 @@ import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.backup import safe_cell
 from bot.models import Bank
@@ -73,7 +74,7 @@ class Item:
     choices: int = 0  # how many choices the question has (the bank's, else the highest seen)
     answers: int = 0
     correct: int = 0
-    picks: Counter = field(default_factory=Counter)
+    picks: Counter[int] = field(default_factory=Counter)  # choice -> how many picked it
     discrimination: float | None = None
     reported: int = 0
     flags: list[Flag] = field(default_factory=list)
@@ -87,9 +88,12 @@ class Item:
         return any(f.kind == kind for f in self.flags)
 
 
+Member = tuple[str, str, str]  # platform, workspace, user id
+
+
 @dataclass(frozen=True)
 class _Response:
-    member: tuple[str, str, str]
+    member: Member
     question_id: str
     choice: int
     correct: bool
@@ -147,9 +151,9 @@ def analyse(conn: sqlite3.Connection, bank: Bank | None) -> list[Item]:
     return sorted((i for i in items.values() if i.answers or i.broken is not None), key=_order)
 
 
-def _stored_keys(rows: list[tuple]) -> dict[str, int]:
+def _stored_keys(rows: list[tuple[Any, ...]]) -> dict[str, int]:
     """For questions gone from the bank: the choice most often stored as correct."""
-    counts: dict[str, Counter] = defaultdict(Counter)
+    counts: dict[str, Counter[int]] = defaultdict(Counter)
     for *_, question_id, choice, stored in rows:
         if stored:
             counts[question_id][choice] += 1
@@ -165,7 +169,7 @@ def _new_item(question_id: str, bank: Bank | None, stored_key: int | None) -> It
     return Item(question_id, question.level, question.topic, key=question.correct, choices=len(question.choices))
 
 
-def _reports(conn: sqlite3.Connection) -> Counter:
+def _reports(conn: sqlite3.Connection) -> Counter[str]:
     """Reports per question, from the `question_flags` table once it exists."""
     exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'question_flags'").fetchone()
     if not exists:
@@ -186,10 +190,10 @@ def _broken(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def _fill(items: dict[str, Item], responses: list[_Response]) -> None:
-    total: Counter = Counter()
-    right: Counter = Counter()
-    per_item_total: Counter = Counter()  # (member, question) -> answers
-    per_item_right: Counter = Counter()
+    total: Counter[Member] = Counter()
+    right: Counter[Member] = Counter()
+    per_item_total: Counter[tuple[Member, str]] = Counter()  # (member, question) -> answers
+    per_item_right: Counter[tuple[Member, str]] = Counter()
     for r in responses:
         total[r.member] += 1
         right[r.member] += r.correct
@@ -214,7 +218,7 @@ def _fill(items: dict[str, Item], responses: list[_Response]) -> None:
         item.flags = _flags(item, [r for r in answers if r.member in strong])
 
 
-def _strong_members(total: Counter, right: Counter) -> set:
+def _strong_members(total: Counter[Member], right: Counter[Member]) -> set[Member]:
     """The top 27% of members by overall accuracy, smoothed ((right + 1) / (answers + 2)) so that one lucky
     answer does not outrank a long record."""
     if not total:
@@ -258,7 +262,7 @@ def _flags(item: Item, strong_answers: list[_Response]) -> list[Flag]:
     return flags
 
 
-def _order(item: Item) -> tuple:
+def _order(item: Item) -> tuple[int, int, str]:
     worst = min((SEVERITY.index(f.kind) for f in item.flags), default=len(SEVERITY))
     return (worst, -len(item.flags), item.question_id)
 
@@ -284,7 +288,7 @@ def format_table(items: list[Item]) -> str:
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head) - 1)]
     numeric = {2, 3, 5}
 
-    def line(row: tuple) -> str:
+    def line(row: tuple[str, ...]) -> str:
         cells = [row[c].rjust(widths[c]) if c in numeric else row[c].ljust(widths[c]) for c in range(len(widths))]
         return "  ".join([*cells, row[-1]]).rstrip()
 

@@ -29,16 +29,20 @@ import random
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bot.clock import UTC, Clock, system_clock
 from bot import grading
+from bot.clock import UTC, Clock, system_clock
 from bot.grading import Grade, grade_question
 from bot.models import Question
 from bot.texts import defang
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +219,7 @@ def fallback_grade(grade: Grade) -> JudgeGrade:
     return JudgeGrade(**values)
 
 
-def _retry_after(value: str | None, now) -> float | None:
+def _retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
@@ -247,14 +251,17 @@ class Judge:
         self.max_retry_after, self.daily_cap = max_retry_after, daily_cap
         self.clock, self.sleep, self.jitter = clock, sleep, jitter
         self._slots = asyncio.Semaphore(concurrency)
-        self._day, self._used = None, 0
-        self._failures, self._paused_until = 0, None
+        self._day: date | None = None
+        self._used = 0
+        self._failures = 0
+        self._paused_until: datetime | None = None
 
     @classmethod
-    def from_settings(cls, settings, **options) -> Judge | None:
+    def from_settings(cls, settings: Settings, **options: Any) -> Judge | None:
         """The configured judge, or None when STUDYBOT_JUDGE_URL is unset."""
         if not getattr(settings, "judge_url", None):
             return None
+        assert settings.judge_url and settings.judge_model  # load_settings requires the model with the URL
         return cls(settings.judge_url, settings.judge_model, settings.judge_api_key, **options)
 
     def __repr__(self) -> str:  # never shows the key
@@ -323,7 +330,7 @@ class Judge:
             return parse_reply(content, len(question.key_points))
         raise AssertionError("unreachable")
 
-    async def _post(self, session: aiohttp.ClientSession, body: dict, headers: dict) -> str:
+    async def _post(self, session: aiohttp.ClientSession, body: dict[str, Any], headers: dict[str, str]) -> str:
         try:
             async with asyncio.timeout(self.timeout):
                 async with session.post(self.url, json=body, headers=headers) as response:

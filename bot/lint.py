@@ -56,16 +56,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
 from bot.grading import words
 from bot.models import Bank, Question
 from bot.questions import Problem
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NEAR_DUPLICATE = 88
 SEMANTIC_DUPLICATE = 0.65
@@ -85,7 +89,10 @@ ABSOLUTE_WORDS = ("always", "never", "only", "all", "every", "none", "no", "noth
                   "eliminate", "eliminates", "fully", "perfectly", "solely", "any", "whatever")
 # whole words: not inside a longer word, a hyphenated compound ("all-reduce") or a contraction
 _ABSOLUTE = re.compile(r"(?<![\w'-])(?:" + "|".join(map(re.escape, ABSOLUTE_WORDS)) + r")(?![\w'-])", re.I)
-_CATCH_ALL = re.compile(r"\b(all|none|both|neither) of (the|these) (above|options|answers)\b|^(both|neither) [a-d1-4] (and|nor) [a-d1-4]\b", re.I)
+_CATCH_ALL = re.compile(
+    r"\b(all|none|both|neither) of (the|these) (above|options|answers)\b|^(both|neither) [a-d1-4] (and|nor) [a-d1-4]\b",
+    re.I,
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'*(\[])")
 
 
@@ -118,12 +125,15 @@ class Giveaway:
     longest: float  # picking the longest choice
 
 
-def lint(bank: Bank, path: Path, topics: Sequence[TopicFile] = (), allowed: Sequence[AllowedPair] = ()) -> list[Problem]:
+def lint(
+    bank: Bank, path: Path, topics: Sequence[TopicFile] = (), allowed: Sequence[AllowedPair] = ()
+) -> list[Problem]:
     file = str(path)
     known = {id_ for t in topics for id_ in t.topics} if topics else None
     problems: list[Problem] = []
     for question in bank.questions:
-        problems += [Problem(file, question.line, f"question '{question.id}': {m}") for m in question_problems(question, known)]
+        problems += [Problem(file, question.line, f"question '{question.id}': {m}")
+                     for m in question_problems(question, known)]
     problems += [Problem(file, line, m) for line, m in near_duplicates(bank.questions)]
     problems += [Problem(file, line, m) for line, m in semantic_duplicates(bank.questions, allowed)]
     problems += [Problem(a.file, a.line, m) for a, m in unknown_allowed(bank, allowed)]
@@ -253,10 +263,11 @@ def giveaways(bank: Bank) -> list[str]:
             questions = multiple_choice(bank, level)
             worst = [q.id for q in questions if strike_score(q) >= 0.5 or longest_score(q) >= 0.5]
             found.append(
-                f"level '{level}': a test-taker who never reads the question expects {g.strike:.1%} by striking choices "
-                f"with absolute wording and {g.longest:.1%} by picking the longest choice, over {g.questions} "
-                f"multiple-choice questions (limit {MAX_GIVEAWAY:.0%}; chance 25%); make the wrong choices as plausible, "
-                f"specific and long as the right one. Worst: {', '.join(worst[:8])}{' ...' if len(worst) > 8 else ''}")
+                f"level '{level}': a test-taker who never reads the question expects {g.strike:.1%} by striking "
+                f"choices with absolute wording and {g.longest:.1%} by picking the longest choice, over {g.questions} "
+                f"multiple-choice questions (limit {MAX_GIVEAWAY:.0%}; chance 25%); make the wrong choices as "
+                f"plausible, specific and long as the right one. "
+                f"Worst: {', '.join(worst[:8])}{' ...' if len(worst) > 8 else ''}")
     return found
 
 
@@ -289,7 +300,7 @@ def idea_text(q: Question) -> str:
 
 
 @lru_cache(maxsize=1)
-def _embedder():
+def _embedder() -> Any:  # a wordllama.WordLlama (the package has no type information)
     """The small wordllama model, from the weights inside the package (no download)."""
     import wordllama
     from wordllama import WordLlama
@@ -297,13 +308,16 @@ def _embedder():
     return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
 
 
-def similarities(texts: Sequence[str]):
+def similarities(texts: Sequence[str]) -> np.ndarray:
     """Cosine similarity matrix of the texts' embeddings (a numpy array)."""
-    vectors = _embedder().embed(list(texts), norm=True)
-    return vectors @ vectors.T
+    vectors: np.ndarray = _embedder().embed(list(texts), norm=True)
+    matrix: np.ndarray = vectors @ vectors.T
+    return matrix
 
 
-def similar_pairs(questions: Sequence[Question], threshold: float = SEMANTIC_DUPLICATE) -> list[tuple[float, Question, Question]]:
+def similar_pairs(
+    questions: Sequence[Question], threshold: float = SEMANTIC_DUPLICATE
+) -> list[tuple[float, Question, Question]]:
     """Pairs above the threshold, most similar first."""
     if len(questions) < 2:
         return []
@@ -345,17 +359,18 @@ def load_allowed(path: Path = ALLOW_FILE) -> list[AllowedPair]:
         root = yaml.compose(text)
     except yaml.YAMLError as error:
         raise ValueError(f"not valid YAML: {error}") from None
-    if data is None:
+    if data is None or root is None:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("pairs") or [], list):
         raise ValueError("expected a mapping with 'pairs:', a list")
     nodes = next((v.value for k, v in root.value if getattr(k, "value", None) == "pairs"), None) or []
     result = []
-    for number, (entry, node) in enumerate(zip(data.get("pairs") or [], nodes), 1):
+    for number, (entry, node) in enumerate(zip(data.get("pairs") or [], nodes, strict=False), 1):
         line = node.start_mark.line + 1
         pair = entry.get("pair") if isinstance(entry, dict) else None
         reason = entry.get("reason") if isinstance(entry, dict) else None
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(i, str) for i in pair) and pair[0] != pair[1]):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(i, str) for i in pair)
+                and pair[0] != pair[1]):
             raise ValueError(f"line {line}: pair #{number} needs 'pair: [id, other-id]'")
         if not isinstance(reason, str) or not reason.strip():
             raise ValueError(f"line {line}: pair #{number} ({' / '.join(pair)}) needs a 'reason'")

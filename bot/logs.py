@@ -9,7 +9,9 @@ import sys
 from collections.abc import Iterable
 
 # Shapes of secrets we redact even when they are not the configured ones (a token pasted into a message).
-_TOKEN_SHAPES = re.compile(r"xox[abposr]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|[MN][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,}")
+_TOKEN_SHAPES = re.compile(
+    r"xox[abposr]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|[MN][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,}"
+)
 
 
 class Redactor(logging.Filter):
@@ -44,7 +46,8 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(secrets: Iterable[str], as_json: bool, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(Redactor(secrets))
-    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(JsonFormatter() if as_json else plain)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -42,7 +42,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         # Counter names without "_total": the library adds it (studybot_rounds_posted_total, ...).
         self._counters = {
-            "rounds_posted": Counter("studybot_rounds_posted", "Channel round posts delivered.", registry=self.registry),
+            "rounds_posted": Counter("studybot_rounds_posted", "Channel round posts delivered.",
+                                     registry=self.registry),
             "answers_recorded": Counter("studybot_answers_recorded", "Answers stored (choices and written).",
                                         registry=self.registry),
             "reveals": Counter("studybot_reveals", "Channel rounds revealed.", registry=self.registry),
@@ -50,5 +51,6 @@ class Metrics:
         self._counts = dict.fromkeys(self._counters, 0)
         self.handler_seconds = Histogram("studybot_handler_seconds", "Time the engine took per inbound event.",
                                          buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.reveal_lag_seconds = Histogram("studybot_reveal_lag_seconds", "Delay from a round's deadline to its reveal.",
+        self.reveal_lag_seconds = Histogram("studybot_reveal_lag_seconds",
+                                            "Delay from a round's deadline to its reveal.",
                                             buckets=LAG_BUCKETS, registry=self.registry)

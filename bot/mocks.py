@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from bot import outcomes as o
 from bot.clock import Clock, parse_iso
+from bot.db import Row
 from bot.events import Kind, Outgoing
 from bot.models import Bank, ChannelSettings, Member, Place, Question, Round, RoundKind
 from bot.selection import RECENT_DAYS, pick_for_member
@@ -119,11 +120,11 @@ class Mocks:
                 if asked_next:
                     return out + asked_next
             self.store.end_mock(mock["id"], "done", now)
-            return out + [self._report(mock, member, now, stopped=False)]
+            return [*out, self._report(mock, member, now, stopped=False)]
 
     # ---- asking ----------------------------------------------------------------------------------
 
-    def _ask(self, mock: dict, position: int, member: Member, now: datetime) -> list[Outgoing]:
+    def _ask(self, mock: Row, position: int, member: Member, now: datetime) -> list[Outgoing]:
         """Put question `position` to the member; [] when no question is left to ask (the mock then ends)."""
         place = Place(mock["platform"], mock["workspace"], mock["channel"])
         asked = {item["question_id"] for item in self.store.mock_items(mock["id"])}
@@ -149,7 +150,7 @@ class Mocks:
             return [q for q in pool if q.level == level]  # a track: its own questions only
         return [q for q in pool if on_ladder(q.level)] or pool  # the ladder's levels (a bank without: all of them)
 
-    def _pick(self, mock: dict, position: int, asked: set[str], member: Member, now: datetime) -> Question | None:
+    def _pick(self, mock: Row, position: int, asked: set[str], member: Member, now: datetime) -> Question | None:
         """The question for `position`: the planned format at the current tier, else the nearest that exists."""
         level = mock["level"]
         pool = self._usable(level, asked)
@@ -182,7 +183,7 @@ class Mocks:
 
     # ---- where a member is, and the report -----------------------------------------------------
 
-    def _where(self, mock: dict, member: Member, place: Place) -> list[Outgoing]:
+    def _where(self, mock: Row, member: Member, place: Place) -> list[Outgoing]:
         total = len(json.loads(mock["plan"]))
         items = self.store.mock_items(mock["id"])
         out = [self._say(place, member, o.MockAlreadyOpen(mock["position"], total, parse_iso(mock["started_at"])))]
@@ -197,7 +198,7 @@ class Mocks:
                                 deadline=deadline))
         return out
 
-    def _report(self, mock: dict, member: Member, now: datetime, stopped: bool) -> Outgoing:
+    def _report(self, mock: Row, member: Member, now: datetime, stopped: bool) -> Outgoing:
         from bot.stats import member_record
 
         results = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -101,7 +102,7 @@ class _Reader:
         if not isinstance(node, ScalarNode) or node.tag not in _TEXT_TAGS:
             self.fail(node, f"{what} must be text")
             return None
-        value = node.value.strip()
+        value: str = node.value.strip()
         if not value:
             self.fail(node, f"{what} is empty")
             return None
@@ -194,11 +195,13 @@ class _Reader:
             values.update(choices=(), correct=0)
         return Question(id=qid, line=node.start_mark.line + 1, **values)
 
-    def question_fields(self, fields: dict[str, tuple[Node, Node]], label: str, levels: list[str]) -> dict | None:
+    def question_fields(
+        self, fields: dict[str, tuple[Node, Node]], label: str, levels: list[str]
+    ) -> dict[str, Any] | None:
         def node(key: str) -> Node | None:
             return fields[key][1] if key in fields else None
 
-        values: dict = {}
+        values: dict[str, Any] = {}
         if (n := node("level")) is not None:
             level = self.text(n, f"{label}: level", 40)
             if level is not None and level not in levels:

@@ -14,11 +14,11 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from bot.ports import ChatAdapter, DeliveryError
 from bot.engine import QuizEngine
 from bot.events import Inbound, Kind, Outgoing
 from bot.metrics import Metrics
 from bot.models import ChannelSettings, Member, Place
+from bot.ports import ChatAdapter, DeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +73,14 @@ class Router:
         if message.chart is not None:
             image = await asyncio.to_thread(message.chart) if adapter.attaches_images else None
             message = replace(message, image=image, chart=None)
-        is_post = message.kind is Kind.ROUND and message.round_id is not None
-        if is_post:
-            if message.round_id in self._posting:
+        post = message.round_id if message.kind is Kind.ROUND else None  # the round this message posts
+        if post is not None:
+            if post in self._posting:
                 return None
-            claim = f"post:{message.round_id}"
+            claim = f"post:{post}"
             if not self.engine.store.claim(claim, self.holder, self.engine.clock(), POST_LEASE_SECONDS):
                 return None  # another replica is posting it right now
-            self._posting.add(message.round_id)
+            self._posting.add(post)
         try:
             try:
                 sent = await adapter.send(message, reply)
@@ -92,14 +92,14 @@ class Router:
             except Exception:  # a platform hiccup must not take the bot down
                 log.exception("delivery failed in %s/%s", message.place.platform, message.place.channel)
                 return "the platform did not answer."
-            if is_post and sent is not None:
-                self.engine.rounds.round_posted(message.round_id, sent.message_id, sent.thread_id)
+            if post is not None and sent is not None:
+                self.engine.rounds.round_posted(post, sent.message_id, sent.thread_id)
                 self.metrics.rounds_posted += 1
             return None
         finally:
-            if is_post:
-                self._posting.discard(message.round_id)
-                self.engine.store.release(f"post:{message.round_id}", self.holder)  # after its message id is stored
+            if post is not None:
+                self._posting.discard(post)
+                self.engine.store.release(f"post:{post}", self.holder)  # after its message id is stored
 
     def serves(self, platform: str, workspace: str) -> bool:
         """Does this process post that workspace's scheduled rounds: an adapter for its platform that takes it

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,8 @@ from fsrs import Card, Rating, Scheduler
 
 from bot.clock import Clock, local_date
 from bot.events import Kind, Outgoing
-from bot.outcomes import ReviewReminder
 from bot.models import Bank, ChannelSettings, Member, Place, Round
+from bot.outcomes import ReviewReminder
 from bot.store import Store
 
 SettingsFor = Callable[[str, str], ChannelSettings]
@@ -66,12 +66,25 @@ class Study:
     def after_answer(self, rnd: Round, user_id: str, correct: bool, score: float | None, now: datetime) -> None:
         place = rnd.place
         state = self.store.card_state(place.platform, place.workspace, user_id, rnd.question_id)
-        # A new Card() sleeps 1 ms to make its id unique (fsrs); our cards are keyed by member and question anyway.
-        card = Card.from_dict(json.loads(state)) if state else Card(card_id=_card_id(user_id, rnd.question_id))
-        rating = rating_for(correct, score)
-        card, _ = self.fsrs.review_card(card, rating, now)
-        self.store.save_card(place.platform, place.workspace, user_id, rnd.question_id, json.dumps(card.to_dict()),
-                             card.due, int(rating))
+        [(_, new_state, due, rating)] = self.reviewed(rnd.question_id, [(user_id, correct, score)],
+                                                     {user_id: state} if state else {}, now)
+        self.store.save_card(place.platform, place.workspace, user_id, rnd.question_id, new_state, due, rating)
+
+    def reviewed(self, question_id: str, results: Sequence[tuple[str, bool, float | None]], states: dict[str, str],
+                 now: datetime) -> list[tuple[str, str, datetime, int]]:
+        """The cards after these answers, (user_id, state, due, rating) each; pure, so a reveal runs it in a thread.
+
+        `results`: (user_id, correct, score) per answer; `states`: the members' current cards, by user id.
+        """
+        out = []
+        for user_id, correct, score in results:
+            state = states.get(user_id)
+            # A new Card() sleeps 1 ms to make its id unique (fsrs); our cards are keyed by member and question anyway.
+            card = Card.from_dict(json.loads(state)) if state else Card(card_id=_card_id(user_id, question_id))
+            rating = rating_for(correct, score)
+            card, _ = self.fsrs.review_card(card, rating, now)
+            out.append((user_id, json.dumps(card.to_dict()), card.due, int(rating)))
+        return out
 
     def due(self, member: Member, place: Place) -> list[str]:
         """Ids of the member's questions due for review now (still in the bank, not marked broken), most overdue
