@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -296,11 +296,10 @@ class Rounds:
         return out
 
     async def reveal_async(self, round_id: int) -> list[Outgoing]:
-        """reveal(), with the written answers graded first by the optional async grader (concurrently, off the loop).
-
-        Without a model judge the built-in grader runs in a worker thread; either way the reveal itself then
-        only writes, in one transaction. An answer the grader did not see is graded by the built-in grader.
-        """
+        """reveal(), with the slow parts off the event loop: the written answers are graded (by the model judge,
+        or the built-in grader in a worker thread), the review cards and the messages are computed in a worker
+        thread, and the loop only runs the reveal's writes, batched in one transaction. A 1,000-answer round
+        must not stall the loop (benchmarks/bench_reveal_stall.py)."""
         rnd = self.store.round(round_id)
         question = self.bank.get(rnd.question_id) if rnd else None
         if rnd is None or question is None or not rnd.is_open:
@@ -309,72 +308,107 @@ class Rounds:
             return []  # another reveal of this round is grading it now, and delivers it
         self._pregrading.add(round_id)
         try:
-            written = [a for a in self.store.answers(round_id) if a.text]
+            answers = self.store.answers(round_id)
+            written = [a for a in answers if a.text]
             items = [(a.text or "", question) for a in written]
             if self.grader is not None:
-                grades = await self.grader.grade_many(items)
-            else:  # the built-in grader costs ~1 ms an answer: a 1,000-answer round must not stall the loop
-                grades = await asyncio.to_thread(lambda: [grade_question(text, q) for text, q in items])
-            return self.reveal(round_id, {a.id: g for a, g in zip(written, grades)})
+                made = await self.grader.grade_many(items)
+            else:  # the built-in grader costs ~1-3 ms an answer
+                made = await asyncio.to_thread(lambda: [grade_question(text, q) for text, q in items])
+            grades = {a.id: g for a, g in zip(written, made)}
+            now = self.clock()
+            results = await asyncio.to_thread(_judge_all, question, answers, grades)
+            states = (self.store.card_states(rnd.place.platform, rnd.place.workspace, rnd.question_id,
+                                             [a.user_id for a in answers]) if self.study else {})
+            cards = await asyncio.to_thread(self._cards, rnd, results, states, now)
+            if not self._write_reveal(rnd, question, results, cards, now):
+                return []
+            return await asyncio.to_thread(self._reveal_messages, rnd, question, results)
         finally:
             self._pregrading.discard(round_id)
 
     def reveal(self, round_id: int, grades: dict[int, Grade] | None = None) -> list[Outgoing]:
         """Close a channel round once: score it and say what the answer was (`grades`: answer id -> grade made)."""
         now = self.clock()
-        with self.store.transaction():
-            if not self.store.close_round(round_id, now):
-                return []
-            rnd = self.store.round(round_id)
-            assert rnd is not None
-            question = self.bank.get(rnd.question_id)
-            answers = self.store.answers(round_id)
-            if question is None:
+        rnd = self.store.round(round_id)
+        question = self.bank.get(rnd.question_id) if rnd else None
+        if rnd is None or not rnd.is_open:
+            return []
+        if question is None:
+            if self.store.close_round(round_id, now):
                 log.warning("round %s: question %s is no longer in the bank; closed unscored", round_id, rnd.question_id)
-                return []
-            results = self._score(rnd, question, answers, grades or {})
-            if self.study:  # cards in the same transaction: a reveal is written whole or not at all
-                for answer, result in results:
-                    self.study.after_answer(rnd, answer.user_id, result.correct, result.score, now)
+            return []
+        answers = self.store.answers(round_id)
+        results = _judge_all(question, answers, grades or {})
+        states = (self.store.card_states(rnd.place.platform, rnd.place.workspace, rnd.question_id,
+                                         [a.user_id for a in answers]) if self.study else {})
+        if not self._write_reveal(rnd, question, results, self._cards(rnd, results, states, now), now):
+            return []
+        return self._reveal_messages(rnd, question, results)
+
+    def _cards(self, rnd: Round, results: list[tuple[Answer, Judgement]], states: dict[str, str],
+               now: datetime) -> list[tuple[str, str, datetime, int]]:
+        if self.study is None:
+            return []
+        return self.study.reviewed(rnd.question_id, [(a.user_id, r.correct, r.score) for a, r in results], states, now)
+
+    def _write_reveal(self, rnd: Round, question: Question, results: list[tuple[Answer, Judgement]],
+                      cards: list[tuple[str, str, datetime, int]], now: datetime) -> bool:
+        """Claim the round and write its whole outcome in one transaction; False when another reveal won it.
+
+        Answers are closed at the deadline, so the ones judged before the claim are all there are; one that
+        slipped in between (a reveal run early by hand) is judged here as well.
+        """
+        place = rnd.place
+        with self.store.transaction():
+            if not self.store.close_round(rnd.id, now):
+                return False
+            judged = {a.id for a, _ in results}
+            if set(self.store.answer_ids(rnd.id)) - judged:
+                late = [a for a in self.store.answers(rnd.id) if a.id not in judged]
+                extra = _judge_all(question, late, {})
+                results.extend(extra)
+                states = (self.store.card_states(place.platform, place.workspace, rnd.question_id,
+                                                 [a.user_id for a in late]) if self.study else {})
+                cards.extend(self._cards(rnd, extra, states, now))
+            self.store.set_results([(a.id, r.correct, r.score, r.points, r.found) for a, r in results])
+            scored = [(a.user_id, a.name, r.points, r.correct) for a, r in results]
+            self.store.add_scores(place.platform, place.workspace, week_of(rnd.posted_at, rnd.timezone), scored)
+            settings = self.settings_for(place.platform, place.workspace)
+            if settings.season:  # a point counts in the season in which it is revealed (bot/seasons.py)
+                season = season_key(now, settings.timezone, settings.season)
+                self.store.add_season_scores(place.platform, place.workspace, season, scored)
+            if rnd.kind is RoundKind.DAILY:
+                self.store.update_streaks(place.platform, place.workspace, [a.user_id for a, r in results if r.correct])
+            self.store.save_cards(place.platform, place.workspace, rnd.question_id, cards)
         self.metrics.reveals += 1
         if rnd.deadline:
             self.metrics.reveal_lag_seconds.observe(max(0.0, (now - rnd.deadline).total_seconds()))
-        if rnd.message_id is None and not answers:
+        return True
+
+    def _reveal_messages(self, rnd: Round, question: Question, results: list[tuple[Answer, Judgement]]) -> list[Outgoing]:
+        """The reveal in the thread, each written answer's feedback, and the closed post; pure."""
+        if rnd.message_id is None and not results:
             return []  # never reached its channel: nothing to reveal to anyone
-        judged = self.store.answers(round_id)
+        judged = tuple(replace(a, correct=r.correct, score=r.score, points=r.points, found=r.found)
+                       for a, r in sorted(results, key=lambda item: item[0].id))
         right = tuple(texts.name_of(a.name) for a in judged if a.correct)
         thread = rnd.place.in_thread(rnd.thread_id or rnd.message_id)
-        out = [Outgoing(Kind.REVEAL, thread, outcome=o.Revealed(question, tuple(judged), right), round_id=round_id)]
+        out = [Outgoing(Kind.REVEAL, thread, outcome=o.Revealed(question, judged, right), round_id=rnd.id)]
         for answer, result in results:
             if result.grade:
                 note = getattr(result.grade, "note", "")  # a JudgeGrade says which grader graded it
                 out.append(Outgoing(Kind.FEEDBACK, thread, outcome=o.WrittenGraded(question, result.grade, note),
-                                    round_id=round_id, to=Member(rnd.place.platform, answer.user_id, answer.name)))
+                                    round_id=rnd.id, to=Member(rnd.place.platform, answer.user_id, answer.name)))
         if rnd.message_id:
             out.append(Outgoing(Kind.CLOSED, rnd.place, outcome=o.RoundClosedPost(question, rnd.kind),
-                                choices=question.choices, round_id=round_id, edit_of=rnd.message_id))
+                                choices=question.choices, round_id=rnd.id, edit_of=rnd.message_id))
         return out
 
-    def _score(self, rnd: Round, question: Question, answers: list[Answer],
-               grades: dict[int, Grade]) -> list[tuple[Answer, Judgement]]:
-        week = week_of(rnd.posted_at, rnd.timezone)
-        settings = self.settings_for(rnd.place.platform, rnd.place.workspace)
-        # Seasons count a point where it is revealed, so the season's end closes with every point in (bot/seasons.py).
-        season = season_key(self.clock(), settings.timezone, settings.season) if settings.season else None
-        results = []
-        for answer in answers:
-            result = judge(answer, question, grades.get(answer.id))
-            self.store.set_result(answer.id, result.correct, result.score, result.points, result.found)
-            self.store.add_score(rnd.place.platform, rnd.place.workspace, week, answer.user_id, answer.name,
-                                 result.points, result.correct)
-            if season is not None:
-                self.store.add_season_score(rnd.place.platform, rnd.place.workspace, season, answer.user_id,
-                                            answer.name, result.points, result.correct)
-            results.append((answer, result))
-        if rnd.kind is RoundKind.DAILY:
-            winners = [a.user_id for a, r in results if r.correct]
-            self.store.update_streaks(rnd.place.platform, rnd.place.workspace, winners)
-        return results
+
+def _judge_all(question: Question, answers: list[Answer], grades: dict[int, Grade]) -> list[tuple[Answer, Judgement]]:
+    """Each answer's points and verdict (README, Scoring); pure."""
+    return [(answer, judge(answer, question, grades.get(answer.id))) for answer in answers]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import signal
 from contextlib import suppress
 
 from bot.ports import ChatAdapter
+from bot import grading
 from bot.boards import Boards
 from bot.channel_setup import Workspaces
 from bot.clock import Clock, system_clock
@@ -108,6 +109,7 @@ class Runtime:
         self.scheduler = QuizScheduler(engine, self.router.deliver, self.router.serves)
         engine.events.subscribe(self.scheduler.on_engine_event)
         self.http = None
+        self.warming: asyncio.Task[None] | None = None  # the grader's model, loaded in a thread after start
 
     def health(self) -> dict[str, bool]:
         checks = {name: adapter.healthy() for name, adapter in self.adapters.items()}
@@ -125,6 +127,7 @@ class Runtime:
             for adapter in self.adapters.values():
                 await adapter.start(self.router)
             await self.scheduler.start()
+            self.warming = asyncio.create_task(asyncio.to_thread(grading.warm_up))  # off the loop, not awaited
             log.info("studybot ready: %s", ", ".join(self.adapters))
             await self.stop_event.wait()
         finally:

@@ -31,13 +31,18 @@ class TeamData:
 
     def add_season_score(self, platform: str, workspace: str, season: str, user_id: str, name: str, points: int,
                          correct: bool) -> None:
-        self.db.execute(
+        self.add_season_scores(platform, workspace, season, [(user_id, name, points, correct)])
+
+    def add_season_scores(self, platform: str, workspace: str, season: str,
+                          rows: Sequence[tuple[str, str, int, bool]]) -> None:
+        """(user_id, name, points, correct) per answer, into the season's aggregate, in one statement."""
+        self.db.executemany(
             """INSERT INTO season_scores (platform, workspace, season, user_id, name, points, correct, answered)
                VALUES (?, ?, ?, ?, ?, ?, ?, 1)
                ON CONFLICT (platform, workspace, season, user_id) DO UPDATE SET name = excluded.name,
                    points = season_scores.points + excluded.points,
                    correct = season_scores.correct + excluded.correct, answered = season_scores.answered + 1""",
-            (platform, workspace, season, user_id, name, points, int(correct)),
+            [(platform, workspace, season, u, n, p, int(c)) for u, n, p, c in rows],
         )
 
     def season_standings(self, platform: str, workspace: str, season: str, limit: int) -> list[Standing]:
@@ -205,6 +210,23 @@ class TeamData:
             if migrations._table_exists(self.db, "mocks"):
                 self.db.execute(f"UPDATE mocks SET user_id = ?, name = '(deleted)' WHERE {where}", [token, *params])
         self._rounds.clear()  # owners changed
+
+
+# Upserts a reveal runs once per answer, batched with executemany.
+_WEEK_SCORE = """INSERT INTO scores (platform, workspace, week, user_id, name, points, correct, answered)
+    VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+    ON CONFLICT (platform, workspace, week, user_id) DO UPDATE SET name = excluded.name,
+        points = scores.points + excluded.points, correct = scores.correct + excluded.correct,
+        answered = scores.answered + 1"""
+_MEMBER_SCORE = """INSERT INTO members (platform, workspace, user_id, name, points, correct, answered)
+    VALUES (?, ?, ?, ?, ?, ?, 1)
+    ON CONFLICT (platform, workspace, user_id) DO UPDATE SET name = excluded.name,
+        points = members.points + excluded.points, correct = members.correct + excluded.correct,
+        answered = members.answered + 1"""
+_CARD_UPSERT = """INSERT INTO cards (platform, workspace, user_id, question_id, state, due, reviews, last_rating)
+    VALUES (?, ?, ?, ?, ?, ?, 1, ?)
+    ON CONFLICT (platform, workspace, user_id, question_id) DO UPDATE SET state = excluded.state,
+        due = excluded.due, reviews = cards.reviews + 1, last_rating = excluded.last_rating"""
 
 
 class Store(TeamData):
@@ -457,31 +479,28 @@ class Store(TeamData):
         )
         return cursor.rowcount == 1
 
+    def answer_ids(self, round_id: int) -> list[int]:
+        return [row["id"] for row in self.rows("SELECT id FROM answers WHERE round_id = ?", (round_id,))]
+
     def set_result(self, answer_id: int, correct: bool, score: float | None, points: int, found: list[bool] | None) -> None:
-        self.db.execute(
+        self.set_results([(answer_id, correct, score, points, found)])
+
+    def set_results(self, rows: Sequence[tuple[int, bool, float | None, int, list[bool] | None]]) -> None:
+        """(answer id, correct, score, points, key points found) per answer, in one statement."""
+        self.db.executemany(
             "UPDATE answers SET correct = ?, score = ?, points = ?, found = ? WHERE id = ?",
-            (int(correct), score, points, json.dumps(found) if found is not None else None, answer_id),
+            [(int(c), s, p, json.dumps(f) if f is not None else None, a) for a, c, s, p, f in rows],
         )
 
     # ---- leaderboard aggregates -------------------------------------------------
 
     def add_score(self, platform: str, workspace: str, week: str, user_id: str, name: str, points: int, correct: bool) -> None:
-        self.db.execute(
-            """INSERT INTO scores (platform, workspace, week, user_id, name, points, correct, answered)
-               VALUES (?, ?, ?, ?, ?, ?, ?, 1)
-               ON CONFLICT (platform, workspace, week, user_id) DO UPDATE SET name = excluded.name,
-                   points = scores.points + excluded.points, correct = scores.correct + excluded.correct,
-                   answered = scores.answered + 1""",
-            (platform, workspace, week, user_id, name, points, int(correct)),
-        )
-        self.db.execute(
-            """INSERT INTO members (platform, workspace, user_id, name, points, correct, answered)
-               VALUES (?, ?, ?, ?, ?, ?, 1)
-               ON CONFLICT (platform, workspace, user_id) DO UPDATE SET name = excluded.name,
-                   points = members.points + excluded.points, correct = members.correct + excluded.correct,
-                   answered = members.answered + 1""",
-            (platform, workspace, user_id, name, points, int(correct)),
-        )
+        self.add_scores(platform, workspace, week, [(user_id, name, points, correct)])
+
+    def add_scores(self, platform: str, workspace: str, week: str, rows: Sequence[tuple[str, str, int, bool]]) -> None:
+        """(user_id, name, points, correct) per answer, into the week's and the all-time aggregates."""
+        self.db.executemany(_WEEK_SCORE, [(platform, workspace, week, u, n, p, int(c)) for u, n, p, c in rows])
+        self.db.executemany(_MEMBER_SCORE, [(platform, workspace, u, n, p, int(c)) for u, n, p, c in rows])
 
     def update_streaks(self, platform: str, workspace: str, winners: list[str]) -> None:
         """After a daily round: winners extend their streak, everyone else's ends."""
@@ -572,15 +591,26 @@ class Store(TeamData):
                        (platform, workspace, user_id, question_id))
         return row["state"] if row else None
 
+    def card_states(self, platform: str, workspace: str, question_id: str, user_ids: Sequence[str]) -> dict[str, str]:
+        """The members' current FSRS cards for one question (one query for a whole reveal)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(user_ids), 500):  # under any driver's limit on parameters
+            chunk = list(user_ids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.rows(f"""SELECT user_id, state FROM cards WHERE platform = ? AND workspace = ?
+                                     AND question_id = ? AND user_id IN ({marks})""",
+                                 (platform, workspace, question_id, *chunk)):
+                found[row["user_id"]] = row["state"]
+        return found
+
+    def save_cards(self, platform: str, workspace: str, question_id: str,
+                   rows: Sequence[tuple[str, str, datetime, int]]) -> None:
+        """(user_id, state, due, rating) per member, in one statement."""
+        self.db.executemany(_CARD_UPSERT, [(platform, workspace, u, question_id, s, iso(d), r) for u, s, d, r in rows])
+
     def save_card(self, platform: str, workspace: str, user_id: str, question_id: str, state: str, due: datetime,
                   rating: int) -> None:
-        self.db.execute(
-            """INSERT INTO cards (platform, workspace, user_id, question_id, state, due, reviews, last_rating)
-               VALUES (?, ?, ?, ?, ?, ?, 1, ?)
-               ON CONFLICT (platform, workspace, user_id, question_id) DO UPDATE SET state = excluded.state,
-                   due = excluded.due, reviews = cards.reviews + 1, last_rating = excluded.last_rating""",
-            (platform, workspace, user_id, question_id, state, iso(due), rating),
-        )
+        self.save_cards(platform, workspace, question_id, [(user_id, state, due, rating)])
 
     def due_cards(self, platform: str, workspace: str, user_id: str, now: datetime) -> list[dict]:
         return self.rows(
