@@ -21,6 +21,7 @@ async def test_an_open_round_on_discord(start_bot, discord_standin):
         {"name": "level", "type": 3, "value": "system-design"}]}], CHANNEL, user=admin)
     await discord_standin.wait_for(lambda: discord_standin.find("POST", rf"/channels/{CHANNEL}/messages"))
     [post] = discord_standin.find("POST", rf"/channels/{CHANNEL}/messages")
+    await discord_standin.wait_for(lambda: only_round(bot).message_id, what="the post's id stored")
     rnd = only_round(bot)
     question = OPEN_BANK.get(rnd.question_id)
     description = post.body["embeds"][0]["description"]
