@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from bot.clock import Clock
 from bot.commands import CommandError
@@ -11,7 +12,9 @@ from bot.config import Settings, parse_clock, parse_days, parse_duration, parse_
 from bot.models import ChannelSettings
 from bot.store import Store
 
-KEYS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open", "mock_mc", "mock_open")
+KEYS: tuple[str, ...] = (
+    "channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open", "mock_mc", "mock_open"
+)
 MOCK_LIMITS = (10, 3600)  # a mock question's time limit, seconds: from 10 s to an hour
 _ALIASES = {"tz": "timezone", "at": "time", "reveal_after": "reveal", "hidden_votes": "hidden",
             "open_questions": "open", "open-ended": "open", "mock-mc": "mock_mc", "mock-open": "mock_open"}
@@ -31,7 +34,7 @@ _CHANNEL_REF = re.compile(r"<#([A-Za-z0-9]+)(?:\|[^>]*)?>|#?([A-Za-z0-9]{1,30})"
 
 def apply_setup(current: ChannelSettings, args: tuple[str, ...], here: str) -> ChannelSettings:
     """The settings after `args`; raises CommandError naming the bad key or value."""
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     for arg in args:
         key, sep, value = arg.partition("=")
         key = _ALIASES.get(key.strip().lower(), key.strip().lower())
@@ -47,7 +50,7 @@ def apply_setup(current: ChannelSettings, args: tuple[str, ...], here: str) -> C
     return replace(current, **changes)
 
 
-def _parse(key: str, value: str, here: str) -> dict:
+def _parse(key: str, value: str, here: str) -> dict[str, Any]:
     if key == "channel":
         return {"channel": _channel(value, here)}
     if key == "time":
@@ -72,7 +75,7 @@ def _parse(key: str, value: str, here: str) -> dict:
     return {field: value.lower() not in _OFF}
 
 
-def _team(key: str, value: str, platform: str) -> dict:
+def _team(key: str, value: str, platform: str) -> dict[str, Any]:
     """season=monthly|quarterly|off, remind=1h|off, ping=<group>|off."""
     off = value.lower() in _OFF
     if key == "season":

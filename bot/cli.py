@@ -7,11 +7,17 @@ import asyncio
 import logging
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.questions import BankError, check_bank, load_bank
+
+if TYPE_CHECKING:  # the commands import the store themselves, when they need it
+    from bot.models import Question
+    from bot.store import Store
 
 EXIT_BAD_INPUT = 2
 
@@ -23,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
-        return args.func(args)
+        command: Callable[[argparse.Namespace], int] = args.func
+        return command(args)
     except ConfigError as error:
         return _fail(f"configuration error: {error}")
     except KeyboardInterrupt:
@@ -47,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--seeds", type=Path, metavar="FILE", action="append",
                        help="with --strict: a topic list (repeatable) whose ids `covers` must use and cover")
     check.add_argument("--allow", type=Path, metavar="FILE",
-                       help="with --strict: allow-list of deliberate same-idea pairs (default: the shipped bot/lint_allow.yaml)")
+                       help="with --strict: allow-list of deliberate same-idea pairs "
+                            "(default: the shipped bot/lint_allow.yaml)")
     check.set_defaults(func=cmd_check)
 
     grade = sub.add_parser("grade", help="grade a written answer as the bot would")
@@ -181,12 +189,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     bank = load_bank(_bank_path(None))
 
-    def graded(question, text: str) -> dict:
+    def graded(question: Question, text: str) -> dict[str, Any]:
         result = grade_question(text, question)
         return {"question": question.id, "verdict": result.verdict, "score": result.score,
                 "points": points_for(result),
-                "covered": [p for p, ok in zip(question.key_points, result.found) if ok],
-                "missed": [p for p, ok in zip(question.key_points, result.found) if not ok],
+                "covered": [p for p, ok in zip(question.key_points, result.found, strict=True) if ok],
+                "missed": [p for p, ok in zip(question.key_points, result.found, strict=True) if not ok],
                 "grader": result.grader}
 
     def unknown(question_id: str) -> str:
@@ -244,7 +252,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     result = grade_question(text, question)
     print(f"score: {result.score:.2f}  ({result.verdict}; {sum(result.found)}/{len(question.key_points)} key points; "
           f"right choice stated {result.core:.0%}{'; states a wrong choice' if result.misconception else ''})")
-    for point, found in zip(question.key_points, result.found):
+    for point, found in zip(question.key_points, result.found, strict=True):
         print(f"  [{'x' if found else ' '}] {point}")
     return 0
 
@@ -266,7 +274,7 @@ def _redacted(error: Exception, settings: Settings) -> str:
     return text
 
 
-def _open_existing_db(settings: Settings):
+def _open_existing_db(settings: Settings) -> Store | None:
     from bot.store import Store
 
     if settings.db_url is None and not settings.db_path.exists():
@@ -275,8 +283,8 @@ def _open_existing_db(settings: Settings):
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from bot.runtime import build_engine
     from bot.models import Bank, Place
+    from bot.runtime import build_engine
 
     settings = load_settings()
     store = _open_existing_db(settings)

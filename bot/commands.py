@@ -5,9 +5,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-SUBCOMMANDS = ("post", "leaderboard", "stats", "review", "setup", "dashboard", "mock", "topic", "export", "broken",
-               "help")
-ADMIN_ONLY = ("post", "setup", "broken")
+SUBCOMMANDS: tuple[str, ...] = ("post", "leaderboard", "stats", "review", "setup", "dashboard", "mock", "topic",
+                                "export", "broken", "help")
+ADMIN_ONLY: tuple[str, ...] = ("post", "setup", "broken")
 MAX_COMMAND = 500
 TEAM = ("suggest", "suggestions", "flag", "flags", "forget-me")  # the team features (bot/team.py)
 SUBCOMMANDS = tuple(s for s in SUBCOMMANDS if s != "help") + TEAM + ("help",)
@@ -60,7 +60,8 @@ def parse(text: str, levels: tuple[str, ...]) -> Command:
         return Command("export")
     if head == "stats":
         if rest and rest != ("team",):
-            raise CommandError("Use `/quiz stats` for your own record or `/quiz stats team` for the team's weak topics.")
+            raise CommandError(
+                "Use `/quiz stats` for your own record or `/quiz stats team` for the team's weak topics.")
         return Command("stats", args=rest)
     if head == "dashboard":
         if rest and tuple(w.lower() for w in rest) != ("revoke",):

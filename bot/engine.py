@@ -10,8 +10,7 @@ settings (/quiz setup). Each part is built by the composition root
 from __future__ import annotations
 
 import logging
-
-from typing import Any
+from typing import Any, Protocol
 
 from bot import outcomes as o
 from bot.boards import Boards
@@ -22,6 +21,7 @@ from bot.config import Settings
 from bot.dashboard_links import DashboardLinks
 from bot.decks import MemberDecks
 from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, SuggestionSubmitted, WrittenAnswer
+from bot.metrics import Metrics
 from bot.mocks import Mocks
 from bot.models import Bank, ChannelSettings, Member, Place, RoundKind
 from bot.question_status import QuestionStatus
@@ -32,6 +32,12 @@ from bot.team import TEAM_COMMANDS, Team, member_files
 from bot.topics import closest, match
 
 log = logging.getLogger(__name__)
+
+
+class Private(Protocol):
+    """A reply to the member who gave the command, seen by them only."""
+
+    def __call__(self, outcome: o.Outcome, kind: Kind = ..., **extra: Any) -> Outgoing: ...
 
 
 class QuizEngine:
@@ -61,7 +67,7 @@ class QuizEngine:
         self.topics = sorted({q.topic for q in bank.questions}, key=str.casefold)
 
     @property
-    def metrics(self):  # the rounds' metrics: one set per runtime
+    def metrics(self) -> Metrics:  # the rounds' metrics: one set per runtime
         return self.rounds.metrics
 
     def settings_for(self, platform: str, workspace: str) -> ChannelSettings:
@@ -99,7 +105,7 @@ class QuizEngine:
             out += [private(o.AdminNotice(n)) for n in notices]
         return out + answers
 
-    def _run(self, command: Command, ev: CommandInvoked, admin: bool, private) -> list[Outgoing]:
+    def _run(self, command: Command, ev: CommandInvoked, admin: bool, private: Private) -> list[Outgoing]:
         if command.name == "quiz":
             return self.rounds.personal_round(ev.member, ev.place, command.level)
         if command.name == "post":
@@ -134,7 +140,7 @@ class QuizEngine:
             return self.team.command(command.name, command.args, ev.member, ev.place, admin)
         return [private(o.Help(self.bank.levels, ev.place.platform))]
 
-    def setup(self, place: Place, args: tuple[str, ...], private) -> list[Outgoing]:
+    def setup(self, place: Place, args: tuple[str, ...], private: Private) -> list[Outgoing]:
         current = self.settings_for(place.platform, place.workspace)
         if not args:
             return [private(o.SettingsShown(current))]
@@ -146,7 +152,7 @@ class QuizEngine:
         self.events.emit(SettingsChanged(updated))
         return [private(o.SettingsShown(updated, saved=True))]
 
-    def topic(self, member: Member, place: Place, query: str, private) -> list[Outgoing]:
+    def topic(self, member: Member, place: Place, query: str, private: Private) -> list[Outgoing]:
         """/quiz topic <topic>: a personal question on the topic the words name (typos forgiven)."""
         if not query.strip():
             return [private(o.TopicUsage(tuple(self.topics[:3])))]

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from bot.models import Member, Place
 
-
 # ---- inbound ---------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot.db import Database, ddl
 
@@ -192,7 +192,9 @@ def _rounds_take_mocks(db: Database) -> None:
     # would point answers' references at the renamed table. Dropping "rounds" leaves answers, round_tallies and
     # mock_items without parents for a moment; deferred, those checks count again as the rows come back, and
     # must be settled by COMMIT.
-    table = db.row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rounds'")["sql"]
+    stored = db.row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'rounds'")
+    assert stored is not None, "migration 1 made the rounds table"
+    table = stored["sql"]
     widened, found = re.subn(r"CHECK\s*\(\s*kind\s+IN\s*\([^)]*\)\s*\)", f"CHECK (kind IN {kinds})", table)
     if found != 1:
         raise RuntimeError("rounds: cannot find the CHECK on kind to widen")
@@ -300,7 +302,8 @@ migration(
 def _table_exists(db: Database, name: str) -> bool:
     if db.backend == "sqlite":
         return db.row("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
-    return db.row("SELECT to_regclass(?) AS t", (name,))["t"] is not None  # in the search path's schema
+    found = db.row("SELECT to_regclass(?) AS t", (name,))  # one row: the table in the search path's schema, or NULL
+    return found is not None and found["t"] is not None
 
 
 def applied(db: Database) -> list[int]:
@@ -315,7 +318,7 @@ def apply(db: Database, *, stop_before: int | None = None, now: datetime | None 
 
     Returns the versions this call applied: empty when another process had already done them.
     """
-    stamp = (now or datetime.now(timezone.utc)).isoformat()
+    stamp = (now or datetime.now(UTC)).isoformat()
     done: list[int] = []
     with db.transaction():
         db.lock_for_migrations()  # SQLite: the transaction's BEGIN IMMEDIATE already holds the write lock

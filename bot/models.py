@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from bot.clock import parse_iso
 
@@ -140,7 +142,7 @@ class Round:
         return self.revealed_at is None
 
     @classmethod
-    def from_row(cls, row: dict) -> Round:
+    def from_row(cls, row: Mapping[str, Any]) -> Round:
         def when(key: str) -> datetime | None:
             return parse_iso(row[key]) if row[key] else None
 
@@ -176,7 +178,7 @@ class Answer:
     found: list[bool] | None
 
     @classmethod
-    def from_row(cls, row: dict) -> Answer:
+    def from_row(cls, row: Mapping[str, Any]) -> Answer:
         return cls(
             id=row["id"],
             round_id=row["round_id"],

@@ -14,7 +14,6 @@ from bot.grading import Grade
 from bot.models import Answer, ChannelSettings, Question, RoundKind, Standing
 from bot.stats import Record
 
-
 # ---- answers to a round -----------------------------------------------------------------
 
 

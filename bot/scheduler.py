@@ -31,11 +31,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import UTC
 from bot.engine import QuizEngine
-from bot.rounds import EngineEvent, RoundOpened, SettingsChanged
 from bot.events import Outgoing
 from bot.models import ChannelSettings
-from bot.seasons import season_trigger
+from bot.rounds import EngineEvent, RoundOpened, SettingsChanged
 from bot.router import holder_name
+from bot.seasons import season_trigger
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class QuizScheduler:
             self.scheduler.shutdown(wait=False)
 
     def healthy(self) -> bool:
-        return self.scheduler.running
+        return bool(self.scheduler.running)
 
     async def catch_up(self) -> None:
         """What was due while the bot was down: reveals, posts that never left, the day's round."""
@@ -252,5 +252,5 @@ class QuizScheduler:
             self.plan(event.settings)
 
 
-def _trigger_key(s: ChannelSettings) -> tuple:
+def _trigger_key(s: ChannelSettings) -> tuple[str | None, str | None, str, str]:
     return (s.channel, s.daily_at, s.days, s.timezone)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
@@ -57,10 +58,11 @@ def is_open(choices: str) -> bool:
     return choices.strip().lower() in OPEN_WORDS
 
 
-def question_fields(values: dict[str, str], question_id: str = DRAFT_ID) -> dict:
+def question_fields(values: dict[str, str], question_id: str = DRAFT_ID) -> dict[str, Any]:
     """The form's values as a questions.yaml entry (what `studybot export --yaml` writes, and what is checked)."""
-    entry: dict = {"id": question_id, "level": values.get("level", "").strip(), "topic": values.get("topic", "").strip(),
-                   "covers": [], "question": values.get("question", "").strip()}
+    entry: dict[str, Any] = {"id": question_id, "level": values.get("level", "").strip(),
+                             "topic": values.get("topic", "").strip(), "covers": [],
+                             "question": values.get("question", "").strip()}
     choices = values.get("choices", "")
     if not is_open(choices):
         entry["choices"] = lines_of(choices)
@@ -130,7 +132,8 @@ def _field_lines(text: str) -> dict[int, str]:
             item = value.value[0]
             assert isinstance(item, MappingNode)
             for field_key, field_value in item.value:
-                first, last = field_key.start_mark.line + 1, max(field_value.end_mark.line + 1, field_key.start_mark.line + 1)
+                first = field_key.start_mark.line + 1
+                last = max(field_value.end_mark.line + 1, first)
                 if isinstance(field_value, SequenceNode) and field_value.value:  # block lists end on the next key
                     last = field_value.value[-1].end_mark.line + 1
                 for line in range(first, last + 1):
@@ -152,7 +155,7 @@ def with_suggested(store: Store, bank: Bank) -> Bank:
 
 def add_to_bank(bank: Bank, question: Question) -> None:
     """An approved question joins the engine's bank: every part of the engine holds this one Bank object."""
-    object.__setattr__(bank, "questions", bank.questions + (question,))  # frozen for value semantics, grown here only
+    object.__setattr__(bank, "questions", (*bank.questions, question))  # frozen for value semantics, grown here only
     bank.by_id[question.id] = question
 
 
@@ -175,7 +178,7 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-def _text(dumper: yaml.SafeDumper, value: str):
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 

@@ -15,10 +15,12 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot import outcomes as o
 from bot import texts
 from bot.clock import Clock
+from bot.db import Row
 from bot.events import Action, Kind, Outgoing
 from bot.models import Bank, ChannelSettings, Member, Place, Round
 from bot.seasons import label, previous_key, season_key
@@ -45,7 +47,7 @@ def member_files(charts_dir: Path, decks_dir: Path) -> Callable[[Member, list[st
             from bot.decks import deck_file_name
         except ImportError:  # a studybot without /quiz export
             return found
-        return found + [decks_dir / deck_file_name(member)]
+        return [*found, decks_dir / deck_file_name(member)]
 
     return files
 
@@ -88,7 +90,7 @@ class Team:
         return [self._say(member, place, o.SuggestionsUsage(f"unknown action `{args[0][:40]}`"))]
 
     @staticmethod
-    def _say(member: Member, place: Place, outcome: o.Outcome, **extra) -> Outgoing:
+    def _say(member: Member, place: Place, outcome: o.Outcome, **extra: Any) -> Outgoing:
         return Outgoing(Kind.NOTICE, place, outcome=outcome, to=member, **extra)
 
     # ---- forgetting a member ---------------------------------------------------------------------------
@@ -110,7 +112,8 @@ class Team:
         counts = self.store.member_data(user_id, platform)
         if not any(counts.values()):
             return counts
-        where, params = ("platform = ? AND user_id = ?", (platform, user_id)) if platform else ("user_id = ?", (user_id,))
+        where, params = (("platform = ? AND user_id = ?", (platform, user_id)) if platform
+                         else ("user_id = ?", (user_id,)))
         places = self.store.rows(f"SELECT DISTINCT platform, workspace FROM answers WHERE {where} "
                                  f"UNION SELECT DISTINCT platform, workspace FROM cards WHERE {where}", params + params)
         self.store.forget_member(user_id, platform, FORGOTTEN + secrets.token_hex(8))
@@ -140,18 +143,18 @@ class Team:
         question = self.bank.get(rnd.question_id) if rnd else None
         if rnd is None or question is None:
             return o.NothingToFlag()
-        reason = " ".join(reason.split())[:MAX_REASON] or None
-        if not self.store.flag_question(question.id, place.platform, place.workspace, member.user_id, reason,
+        note = " ".join(reason.split())[:MAX_REASON] or None
+        if not self.store.flag_question(question.id, place.platform, place.workspace, member.user_id, note,
                                         self.clock()):
             return o.FlagRepeated(question)
         reports = len(self.store.open_flags(place.platform, place.workspace, question.id))
         paused = reports == FLAGS_TO_PAUSE  # this report paused it (later ones find it paused already)
-        notice = o.QuestionReported(question.id, question.question, reason, reports, reports >= FLAGS_TO_PAUSE)
+        notice = o.QuestionReported(question.id, question.question, note, reports, reports >= FLAGS_TO_PAUSE)
         self._tell_admins(place.platform, place.workspace, texts.render(notice)[1])
         return o.Flagged(question, reports, paused)
 
     def flag_summaries(self, place: Place) -> list[o.FlagSummary]:
-        by_question: dict[str, list[dict]] = {}
+        by_question: dict[str, list[Row]] = {}
         for row in self.store.open_flags(place.platform, place.workspace):
             by_question.setdefault(row["question_id"], []).append(row)
         out = []
