@@ -214,7 +214,8 @@ class Rounds:
 
     def post_round(self, place: Place, level: str | None, requested_by: Member | None = None) -> list[Outgoing]:
         settings = self.settings_for(place.platform, place.workspace)
-        out = self._open_channel_round(Place(place.platform, place.workspace, place.channel), RoundKind.POST, level, settings)
+        out = self._open_channel_round(Place(place.platform, place.workspace, place.channel), RoundKind.POST, level,
+                                       settings)
         if requested_by is not None:
             if not out:  # every question of the level is marked broken
                 return [Outgoing(Kind.NOTICE, place, outcome=o.NoQuestionLeft("that level"), to=requested_by)]
@@ -315,7 +316,7 @@ class Rounds:
                 made = await self.grader.grade_many(items)
             else:  # the built-in grader costs ~1-3 ms an answer
                 made = await asyncio.to_thread(lambda: [grade_question(text, q) for text, q in items])
-            grades = {a.id: g for a, g in zip(written, made)}
+            grades = {a.id: g for a, g in zip(written, made, strict=True)}
             now = self.clock()
             results = await asyncio.to_thread(_judge_all, question, answers, grades)
             states = (self.store.card_states(rnd.place.platform, rnd.place.workspace, rnd.question_id,
@@ -336,7 +337,8 @@ class Rounds:
             return []
         if question is None:
             if self.store.close_round(round_id, now):
-                log.warning("round %s: question %s is no longer in the bank; closed unscored", round_id, rnd.question_id)
+                log.warning("round %s: question %s is no longer in the bank; closed unscored", round_id,
+                            rnd.question_id)
             return []
         answers = self.store.answers(round_id)
         results = _judge_all(question, answers, grades or {})
@@ -386,7 +388,9 @@ class Rounds:
             self.metrics.reveal_lag_seconds.observe(max(0.0, (now - rnd.deadline).total_seconds()))
         return True
 
-    def _reveal_messages(self, rnd: Round, question: Question, results: list[tuple[Answer, Judgement]]) -> list[Outgoing]:
+    def _reveal_messages(
+        self, rnd: Round, question: Question, results: list[tuple[Answer, Judgement]]
+    ) -> list[Outgoing]:
         """The reveal in the thread, each written answer's feedback, and the closed post; pure."""
         if rnd.message_id is None and not results:
             return []  # never reached its channel: nothing to reveal to anyone

@@ -7,8 +7,8 @@ import logging
 import random
 import signal
 from contextlib import suppress
+from typing import TYPE_CHECKING
 
-from bot.ports import ChatAdapter
 from bot import grading
 from bot.boards import Boards
 from bot.channel_setup import Workspaces
@@ -20,14 +20,18 @@ from bot.engine import QuizEngine
 from bot.judge import Judge
 from bot.metrics import Metrics
 from bot.mocks import Mocks
-from bot.question_status import QuestionStatus
 from bot.models import Bank
-from bot.router import Router
+from bot.ports import ChatAdapter
+from bot.question_status import QuestionStatus
 from bot.rounds import AsyncGrader, EngineEvents, Rounds
+from bot.router import Router
 from bot.scheduler import QuizScheduler
 from bot.store import Store
 from bot.study import Study
 from bot.suggestions import with_suggested
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 8.0  # seconds; SIGTERM must end the process within 10
@@ -108,7 +112,7 @@ class Runtime:
         self.router = Router(engine, adapters, self.metrics)
         self.scheduler = QuizScheduler(engine, self.router.deliver, self.router.serves)
         engine.events.subscribe(self.scheduler.on_engine_event)
-        self.http = None
+        self.http: web.AppRunner | None = None
         self.warming: asyncio.Task[None] | None = None  # the grader's model, loaded in a thread after start
 
     def health(self) -> dict[str, bool]:

@@ -8,16 +8,17 @@ for rounds, answers and scores; the scheduler is rebuilt from it at each start.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import migrations
 from bot.clock import iso, parse_iso
-from bot.db import Database, SqliteDatabase, connect, is_postgres_url
+from bot.db import Database, Row, SqliteDatabase, connect, is_postgres_url
 from bot.models import Answer, ChannelSettings, Member, Place, Round, Standing
+
 
 class TeamData:
     """Queries of the team features (issue 16): season boards, question reports (/quiz flag), suggested questions
@@ -25,7 +26,13 @@ class TeamData:
     one block."""
 
     db: Database
-    _rounds: dict
+    _rounds: dict[int, Round]
+
+    if TYPE_CHECKING:  # Store's own, which these queries use
+
+        def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+        def row(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
     # ---- seasons ---------------------------------------------------------------------------------
 
@@ -85,7 +92,7 @@ class TeamData:
         )
         return cursor.rowcount == 1
 
-    def open_flags(self, platform: str, workspace: str, question_id: str | None = None) -> list[dict]:
+    def open_flags(self, platform: str, workspace: str, question_id: str | None = None) -> list[Row]:
         """Reports no admin cleared yet (question_id, reason, at), oldest first; of one question, or of all."""
         sql = """SELECT question_id, reason, at FROM question_flags
                  WHERE platform = ? AND workspace = ? AND cleared_at IS NULL"""
@@ -142,16 +149,16 @@ class TeamData:
             (place.platform, place.workspace, place.channel, member.user_id, member.name, status, fields, iso(now)),
         )
         assert row is not None
-        return row["id"]
+        return int(row["id"])
 
-    def suggestion(self, suggestion_id: int) -> dict | None:
+    def suggestion(self, suggestion_id: int) -> Row | None:
         return self.row("SELECT * FROM suggestions WHERE id = ?", (suggestion_id,))
 
-    def suggestions_of(self, platform: str, workspace: str, status: str) -> list[dict]:
+    def suggestions_of(self, platform: str, workspace: str, status: str) -> list[Row]:
         return self.rows("SELECT * FROM suggestions WHERE platform = ? AND workspace = ? AND status = ? ORDER BY id",
                          (platform, workspace, status))
 
-    def approved_suggestions(self) -> list[dict]:
+    def approved_suggestions(self) -> list[Row]:
         return self.rows("SELECT * FROM suggestions WHERE status = 'approved' ORDER BY id")
 
     def edit_suggestion(self, suggestion_id: int, fields: str) -> None:
@@ -171,7 +178,8 @@ class TeamData:
 
     def member_data(self, user_id: str, platform: str | None = None) -> dict[str, int]:
         """How many rows hold this member's personal data, per kind (a singular noun); all zero: nothing known."""
-        where, params = ("platform = ? AND user_id = ?", (platform, user_id)) if platform else ("user_id = ?", (user_id,))
+        where, params = (("platform = ? AND user_id = ?", (platform, user_id)) if platform
+                         else ("user_id = ?", (user_id,)))
         owner = ("platform = ? AND owner = ?", (platform, user_id)) if platform else ("owner = ?", (user_id,))
         counts = {}
         for kind, table, clause, args in (
@@ -195,7 +203,8 @@ class TeamData:
         Reports and suggestions stay, without name or reason. `token` is new for each deletion (not derived from
         the id), so nothing links the rows back to the member.
         """
-        where, params = ("platform = ? AND user_id = ?", [platform, user_id]) if platform else ("user_id = ?", [user_id])
+        where, params = (("platform = ? AND user_id = ?", [platform, user_id]) if platform
+                         else ("user_id = ?", [user_id]))
         with self.db.transaction():
             self.db.execute(f"""DELETE FROM answers WHERE {where}
                                 AND round_id IN (SELECT id FROM rounds WHERE revealed_at IS NULL)""", params)
@@ -301,10 +310,10 @@ class Store(TeamData):
             self._rounds.clear()  # rolled back: cached rounds may hold changes that never landed
             raise
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.db.rows(sql, params)
 
-    def row(self, sql: str, params: Sequence[Any] = ()) -> dict | None:
+    def row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         return self.db.row(sql, params)
 
     # ---- workspace settings --------------------------------------------------
@@ -316,7 +325,8 @@ class Store(TeamData):
         return _settings(row) if row else None
 
     def workspaces(self) -> list[ChannelSettings]:
-        return [_settings(r) for r in self.rows("SELECT * FROM workspaces WHERE active = 1 ORDER BY platform, workspace")]
+        rows = self.rows("SELECT * FROM workspaces WHERE active = 1 ORDER BY platform, workspace")
+        return [_settings(r) for r in rows]
 
     def set_workspace_active(self, platform: str, workspace: str, active: bool, now: datetime) -> None:
         """Uninstalled (False): its schedules stop, its settings and history stay; reinstalled (True): back."""
@@ -401,7 +411,8 @@ class Store(TeamData):
 
     def open_channel_rounds(self) -> list[Round]:
         rows = self.rows(
-            "SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('daily', 'post') ORDER BY deadline NULLS FIRST, id"
+            "SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('daily', 'post') "
+            "ORDER BY deadline NULLS FIRST, id"
         )
         return [Round.from_row(r) for r in rows]
 
@@ -454,7 +465,8 @@ class Store(TeamData):
         return Answer.from_row(row) if row else None
 
     def answers(self, round_id: int) -> list[Answer]:
-        return [Answer.from_row(r) for r in self.rows("SELECT * FROM answers WHERE round_id = ? ORDER BY id", (round_id,))]
+        rows = self.rows("SELECT * FROM answers WHERE round_id = ? ORDER BY id", (round_id,))
+        return [Answer.from_row(r) for r in rows]
 
     def record_choice(self, rnd: Round, member: Member, choice: int, now: datetime) -> bool:
         """Lock in a member's first choice; False when they had already picked one."""
@@ -482,7 +494,8 @@ class Store(TeamData):
     def answer_ids(self, round_id: int) -> list[int]:
         return [row["id"] for row in self.rows("SELECT id FROM answers WHERE round_id = ?", (round_id,))]
 
-    def set_result(self, answer_id: int, correct: bool, score: float | None, points: int, found: list[bool] | None) -> None:
+    def set_result(self, answer_id: int, correct: bool, score: float | None, points: int,
+                   found: list[bool] | None) -> None:
         self.set_results([(answer_id, correct, score, points, found)])
 
     def set_results(self, rows: Sequence[tuple[int, bool, float | None, int, list[bool] | None]]) -> None:
@@ -494,7 +507,8 @@ class Store(TeamData):
 
     # ---- leaderboard aggregates -------------------------------------------------
 
-    def add_score(self, platform: str, workspace: str, week: str, user_id: str, name: str, points: int, correct: bool) -> None:
+    def add_score(self, platform: str, workspace: str, week: str, user_id: str, name: str, points: int,
+                  correct: bool) -> None:
         self.add_scores(platform, workspace, week, [(user_id, name, points, correct)])
 
     def add_scores(self, platform: str, workspace: str, week: str, rows: Sequence[tuple[str, str, int, bool]]) -> None:
@@ -544,7 +558,8 @@ class Store(TeamData):
                 "WHERE platform = ? AND workspace = ? AND user_id = ?",
                 (platform, workspace, user_id),
             )
-            ahead_sql, params = "SELECT COUNT(*) AS n FROM members WHERE platform = ? AND workspace = ? AND points > ?", [platform, workspace]
+            ahead_sql = "SELECT COUNT(*) AS n FROM members WHERE platform = ? AND workspace = ? AND points > ?"
+            params = [platform, workspace]
         else:
             row = self.row(
                 """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
@@ -553,19 +568,20 @@ class Store(TeamData):
                    WHERE s.platform = ? AND s.workspace = ? AND s.week = ? AND s.user_id = ?""",
                 (platform, workspace, week, user_id),
             )
-            ahead_sql = "SELECT COUNT(*) AS n FROM scores WHERE platform = ? AND workspace = ? AND week = ? AND points > ?"
+            ahead_sql = ("SELECT COUNT(*) AS n FROM scores WHERE platform = ? AND workspace = ? AND week = ? "
+                         "AND points > ?")
             params = [platform, workspace, week]
         if row is None:
             return None
         ahead = self.row(ahead_sql, (*params, row["points"]))
         return Standing(rank=(ahead["n"] if ahead else 0) + 1, **row)
 
-    def member_totals(self, platform: str, workspace: str, user_id: str) -> dict | None:
+    def member_totals(self, platform: str, workspace: str, user_id: str) -> Row | None:
         return self.row(
             "SELECT * FROM members WHERE platform = ? AND workspace = ? AND user_id = ?", (platform, workspace, user_id)
         )
 
-    def member_answers(self, platform: str, workspace: str, user_id: str) -> list[dict]:
+    def member_answers(self, platform: str, workspace: str, user_id: str) -> list[Row]:
         """Every judged answer of a member: question, kind of round, correct, when."""
         return self.rows(
             """SELECT r.question_id, r.kind, a.correct, a.score, a.answered_at FROM answers a
@@ -575,7 +591,7 @@ class Store(TeamData):
             (platform, workspace, user_id),
         )
 
-    def team_answers(self, platform: str, workspace: str) -> list[dict]:
+    def team_answers(self, platform: str, workspace: str) -> list[Row]:
         """Judged answers of everyone in a workspace, in channel rounds."""
         return self.rows(
             """SELECT r.question_id, a.correct FROM answers a JOIN rounds r ON r.id = a.round_id
@@ -587,8 +603,9 @@ class Store(TeamData):
     # ---- spaced repetition and reminders -----------------------------------------------
 
     def card_state(self, platform: str, workspace: str, user_id: str, question_id: str) -> str | None:
-        row = self.row("SELECT state FROM cards WHERE platform = ? AND workspace = ? AND user_id = ? AND question_id = ?",
-                       (platform, workspace, user_id, question_id))
+        row = self.row(
+            "SELECT state FROM cards WHERE platform = ? AND workspace = ? AND user_id = ? AND question_id = ?",
+            (platform, workspace, user_id, question_id))
         return row["state"] if row else None
 
     def card_states(self, platform: str, workspace: str, question_id: str, user_ids: Sequence[str]) -> dict[str, str]:
@@ -612,7 +629,7 @@ class Store(TeamData):
                   rating: int) -> None:
         self.save_cards(platform, workspace, question_id, [(user_id, state, due, rating)])
 
-    def due_cards(self, platform: str, workspace: str, user_id: str, now: datetime) -> list[dict]:
+    def due_cards(self, platform: str, workspace: str, user_id: str, now: datetime) -> list[Row]:
         return self.rows(
             """SELECT question_id, due FROM cards WHERE platform = ? AND workspace = ? AND user_id = ? AND due <= ?
                ORDER BY due""",
@@ -631,14 +648,14 @@ class Store(TeamData):
             (platform, workspace, user_id, int(on)),
         )
 
-    def enabled_reminders(self) -> list[dict]:
+    def enabled_reminders(self) -> list[Row]:
         return self.rows("SELECT * FROM reminders WHERE enabled = 1")
 
     def mark_reminded(self, platform: str, workspace: str, user_id: str, day: str) -> None:
         self.db.execute("UPDATE reminders SET last_sent = ? WHERE platform = ? AND workspace = ? AND user_id = ?",
                         (day, platform, workspace, user_id))
 
-    def channel_tallies(self, platform: str, workspace: str) -> list[dict]:
+    def channel_tallies(self, platform: str, workspace: str) -> list[Row]:
         """Per question: how often the team answered it in channel rounds, and how often right."""
         return self.rows(
             """SELECT r.question_id, COUNT(*) AS answered, SUM(a.correct) AS correct
@@ -670,17 +687,17 @@ class Store(TeamData):
         )
         return row["id"] if row else None
 
-    def open_mock(self, platform: str, workspace: str, user_id: str) -> dict | None:
+    def open_mock(self, platform: str, workspace: str, user_id: str) -> Row | None:
         return self.row("SELECT * FROM mocks WHERE platform = ? AND workspace = ? AND user_id = ? AND ended_at IS NULL",
                         (platform, workspace, user_id))
 
-    def mock(self, mock_id: int) -> dict | None:
+    def mock(self, mock_id: int) -> Row | None:
         return self.row("SELECT * FROM mocks WHERE id = ?", (mock_id,))
 
-    def mock_item_for_round(self, round_id: int) -> dict | None:
+    def mock_item_for_round(self, round_id: int) -> Row | None:
         return self.row("SELECT * FROM mock_items WHERE round_id = ?", (round_id,))
 
-    def mock_items(self, mock_id: int) -> list[dict]:
+    def mock_items(self, mock_id: int) -> list[Row]:
         return self.rows("SELECT * FROM mock_items WHERE mock_id = ? ORDER BY position", (mock_id,))
 
     def add_mock_item(self, mock_id: int, position: int, question_id: str, round_id: int, asked_at: datetime,
@@ -714,7 +731,7 @@ class Store(TeamData):
 
     # ---- questions marked broken by admins (/quiz broken) ---------------------------------
 
-    def broken_questions(self) -> dict[str, dict]:
+    def broken_questions(self) -> dict[str, Row]:
         """question id -> its status row, for the questions marked broken."""
         return {r["question_id"]: r for r in self.rows("SELECT * FROM question_status WHERE status = 'broken'")}
 
@@ -747,7 +764,8 @@ class Store(TeamData):
         )
         if rows:
             marks = ",".join("?" * len(rows))
-            self.db.execute(f"UPDATE notices SET shown_at = ? WHERE id IN ({marks})", (iso(now), *[r["id"] for r in rows]))
+            self.db.execute(f"UPDATE notices SET shown_at = ? WHERE id IN ({marks})",
+                            (iso(now), *[r["id"] for r in rows]))
         return [r["text"] for r in rows]
 
     # ---- small key/value store ------------------------------------------------------
@@ -801,7 +819,8 @@ class Store(TeamData):
 
     # ---- Slack installations (OAuth distribution) --------------------------------------------------
 
-    def save_slack_installation(self, team_id: str, fields: dict, installation: str, now: datetime) -> None:
+    def save_slack_installation(self, team_id: str, fields: Mapping[str, Any], installation: str, now: datetime
+                                ) -> None:
         """A workspace installed (or reinstalled) the app: its token and ids, replacing any earlier ones."""
         self.db.execute(
             """INSERT INTO slack_installations (team_id, enterprise_id, team_name, bot_token, bot_user_id, bot_id,
@@ -817,7 +836,7 @@ class Store(TeamData):
              installation, iso(now)),
         )
 
-    def slack_installation(self, team_id: str) -> dict | None:
+    def slack_installation(self, team_id: str) -> Row | None:
         """The installation of a workspace where the app is installed now (None once uninstalled)."""
         return self.row("SELECT * FROM slack_installations WHERE team_id = ? AND uninstalled_at IS NULL", (team_id,))
 
@@ -830,7 +849,7 @@ class Store(TeamData):
         )
         return cursor.rowcount == 1
 
-def _settings(row: dict) -> ChannelSettings:
+def _settings(row: Row) -> ChannelSettings:
     return ChannelSettings(
         platform=row["platform"],
         workspace=row["workspace"],
@@ -850,7 +869,7 @@ def _settings(row: dict) -> ChannelSettings:
     )
 
 
-def _ranked(rows: list[dict]) -> list[Standing]:
+def _ranked(rows: list[Row]) -> list[Standing]:
     """Competition ranking on points: equal points share a rank (1, 1, 3)."""
     standings: list[Standing] = []
     for position, row in enumerate(rows, 1):
