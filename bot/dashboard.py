@@ -4,7 +4,7 @@ Mounted at /dashboard on the health server (STUDYBOT_HTTP_PORT) or on Slack's HT
 Every page sits under a private link, /dashboard/<token>/..., from `/quiz dashboard` (bot/dashboard_links.py):
 
     <token>/            an admin: the team's leaderboard; a member: their own page
-    <token>/board       leaderboard: ?scope=week (default), season (once seasons exist) or all; ?page=N
+    <token>/board       leaderboard: ?scope=week (default), season (while seasons are on) or all; ?page=N
     <token>/rounds      past channel rounds, newest first: question, picks, model answer, who was right; ?page=N
     <token>/topics      the team's weak topics: accuracy per topic and week, as a coloured table
     <token>/member      a member's page (?id=USER for an admin; a member sees their own only)
@@ -219,10 +219,11 @@ class Dashboard:
     async def board(self, request: web.Request, access: Access) -> web.StreamResponse:
         season = self.data.season(access.platform, access.workspace)
         scope = request.query.get("scope", "week")
-        if scope not in ("week", "all") and not (scope == "season" and season):
+        if scope not in ("week", "season", "all"):
             scope = "week"
         board = self.data.board(access.platform, access.workspace, scope, _int(request.query.get("page")))
-        tabs = [("week", "This week")] + ([("season", "This season")] if season else []) + [("all", "All time")]
+        # the season tab is always there: with seasons off it says so
+        tabs = [("week", "This week"), ("season", "This season"), ("all", "All time")]
         ctx = self.context(access, "Leaderboard", "board")
         ctx.update(board=board, season_enabled=bool(season),
                    tabs=[{"href": f"board?scope={key}", "label": label, "current": key == board.scope}

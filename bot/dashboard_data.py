@@ -21,6 +21,7 @@ from typing import Any
 from bot.clock import Clock, iso, local_date, parse_iso, week_of, week_start
 from bot.db import Row
 from bot.models import Bank, ChannelSettings, Question, Standing
+from bot.seasons import label, season_key
 from bot.stats import MIN_ANSWERS_FOR_WEAKNESS, Tally
 from bot.store import Store
 
@@ -151,22 +152,41 @@ class DashboardData:
     # ---- leaderboard -----------------------------------------------------------------------
 
     def season(self, platform: str, workspace: str) -> str | None:
-        """The current season's key, once the store keeps seasons (issue 16, `/quiz setup season=...`).
-
-        The hook for the season board: while this returns None the board offers this week and all time only.
-        When seasons land, return the season here and read its standings in `board` (scope "season"),
-        the same way as a week's.
-        """
-        return None
+        """The current season's key ("2026-11", "2026-Q4"; bot/seasons.py), or None while the workspace has
+        seasons off (`/quiz setup season=monthly|quarterly|off`)."""
+        s = self.settings_for(platform, workspace)
+        if s.season not in ("monthly", "quarterly"):
+            return None
+        return season_key(self.clock(), s.timezone, s.season)
 
     def board(self, platform: str, workspace: str, scope: str, page: int) -> BoardPage:
-        """A page of the board: two passes over members_board (or scores_board) at most, whatever the page. One counts
-        members per points (the size, and the first row's rank); the other finds the page's ids (a deep OFFSET walks
-        the index, not the table); then the page's 50 rows are read."""
+        """A page of the board: two passes over members_board (or scores_board, season_scores_board) at most, whatever
+        the page. One counts members per points (the size, and the first row's rank); the other finds the page's ids
+        (a deep OFFSET walks the index, not the table); then the page's 50 rows are read.
+
+        Scope "season" while seasons are off gives an empty page of period "this season" (the page says they are off).
+        """
         page = min(max(page, 1), MAX_PAGE)
         offset = (page - 1) * BOARD_PAGE
         key = (platform, workspace)
-        if scope == "week":
+        if scope == "season":
+            season = self.season(platform, workspace)
+            if season is None:
+                return BoardPage("season", "this season", [], 1, 1, 0)
+            spread = self._spread("SELECT points, COUNT(*) AS n FROM season_scores WHERE platform = ? "
+                                  "AND workspace = ? AND season = ? GROUP BY points", (*key, season))
+            rows = self.store.rows(
+                """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
+                   FROM (SELECT user_id FROM season_scores WHERE platform = ? AND workspace = ? AND season = ?
+                         ORDER BY points DESC, correct DESC, name, user_id LIMIT ? OFFSET ?) page
+                   JOIN season_scores s ON s.platform = ? AND s.workspace = ? AND s.season = ?
+                        AND s.user_id = page.user_id
+                   LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
+                        AND m.user_id = s.user_id
+                   ORDER BY s.points DESC, s.correct DESC, s.name, s.user_id""",
+                (*key, season, BOARD_PAGE, offset, *key, season))
+            period = f"season {label(season)}"
+        elif scope == "week":
             week = week_of(self.clock(), self.timezone(platform, workspace))
             spread = self._spread("SELECT points, COUNT(*) AS n FROM scores WHERE platform = ? AND workspace = ? "
                                   "AND week = ? GROUP BY points", (*key, week))

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from bot.clock import UTC, Clock
+from bot import outcomes as o
+from bot.clock import Clock
 from bot.config import Settings
 from bot.events import Kind, Outgoing
 from bot.models import Member, Place
@@ -152,28 +153,15 @@ class DashboardLinks:
     def command(self, member: Member, place: Place, admin: bool, args: tuple[str, ...]) -> list[Outgoing]:
         """The private answer to `/quiz dashboard` (a link) or `/quiz dashboard revoke` (admins)."""
 
-        def say(text: str) -> list[Outgoing]:
-            return [Outgoing(Kind.NOTICE, place, text, title="Dashboard", to=member)]
+        def say(outcome: o.Outcome) -> list[Outgoing]:
+            return [Outgoing(Kind.NOTICE, place, to=member, outcome=outcome)]
 
         revoke = args == ("revoke",)
         if revoke and not admin:
-            return say("`/quiz dashboard revoke` is for admins (server managers, or ids in STUDYBOT_ADMINS).")
+            return say(o.DashboardRevokeRefused())
         if public_base(self.settings) is None:
-            return say("The web dashboard is off here: whoever runs the bot can turn it on with STUDYBOT_HTTP_PORT "
-                       "(and STUDYBOT_PUBLIC_URL, the address people reach it at).")
+            return say(o.DashboardOff())
         if revoke:
             self.revoke(place.platform, place.workspace)
         token, expires = self.issue(place.platform, place.workspace, member.user_id, admin)
-        url = self.url(token)
-        what = "the team's dashboard (leaderboard, past rounds, weak topics)" if admin else "your own dashboard page"
-        lines = []
-        if revoke:
-            lines.append("Every earlier dashboard link of this server or workspace now gets 403.")
-        lines += [
-            f"Your private link to {what}, valid until {expires.astimezone(UTC):%Y-%m-%d %H:%M} UTC:",
-            url or "",
-            "Keep it to yourself: anyone with the link sees what you see.",
-        ]
-        if admin and not revoke:
-            lines.append("`/quiz dashboard revoke` makes every link given out so far stop working.")
-        return say("\n".join(lines))
+        return say(o.DashboardLink(self.url(token) or "", expires, admin, revoked=revoke))

@@ -362,6 +362,29 @@ class FileScopeMissing:
     scope: str = "files:write"
 
 
+# ---- the web dashboard's private links (/quiz dashboard [revoke], bot/dashboard_links.py) ----------------------
+
+
+@dataclass(frozen=True)
+class DashboardRevokeRefused:
+    """`/quiz dashboard revoke` from a member who is not an admin."""
+
+
+@dataclass(frozen=True)
+class DashboardOff:
+    """No HTTP server serves the pages here (no STUDYBOT_HTTP_PORT, and Slack not in HTTP mode)."""
+
+
+@dataclass(frozen=True)
+class DashboardLink:
+    """A private link, to the team's pages (admin) or the member's own page."""
+
+    url: str
+    expires: datetime
+    admin: bool
+    revoked: bool = False  # the admin revoked every earlier link first
+
+
 # ---- team features (issue 16): forgetting a member, reports, seasons, reminders, suggestions ------------------
 
 
@@ -547,5 +570,6 @@ Outcome = (
     | TopicUsage | TopicUnknown | NoQuestionLeft | QuestionMarked | BrokenListed | UnknownQuestion | BrokenUsage
     | MockQuestion | MockAnswered | MockAlreadyOpen | NoMockOpen | MockNoQuestions | MockReport
     | ExportReady | ExportEmpty | ExportFailed | FileSentDirectly | FileScopeMissing
+    | DashboardRevokeRefused | DashboardOff | DashboardLink
 )
 

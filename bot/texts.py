@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from functools import singledispatch
 
 from bot import outcomes as o
-from bot.clock import human_duration
+from bot.clock import UTC, human_duration
 from bot.grading import Grade
 from bot.models import Answer, ChannelSettings, Question, RoundKind, Standing
 from bot.stats import Tally
@@ -808,3 +808,33 @@ def _(x: o.FileScopeMissing) -> Words:
     return "", (f"Sorry, I cannot send you the file: this Slack app lacks the `{x.scope}` permission. A workspace "
                 f"admin can add it (api.slack.com/apps → studybot → OAuth & Permissions → Bot Token Scopes → "
                 f"`{x.scope}`, then reinstall the app); studybot's docs/slack.md explains why it is needed.")
+
+
+# ---- the web dashboard's private links (/quiz dashboard [revoke]) ----------------------------------------------
+
+DASHBOARD = "Dashboard"
+
+
+@render.register
+def _(x: o.DashboardRevokeRefused) -> Words:
+    return DASHBOARD, render(o.AdminOnly("dashboard revoke"))[1]
+
+
+_fixed(o.DashboardOff, "The web dashboard is off here: whoever runs the bot can turn it on with STUDYBOT_HTTP_PORT "
+                       "(and STUDYBOT_PUBLIC_URL, the address people reach it at).", DASHBOARD)
+
+
+@render.register
+def _(x: o.DashboardLink) -> Words:
+    what = "the team's dashboard (leaderboard, past rounds, weak topics)" if x.admin else "your own dashboard page"
+    lines = []
+    if x.revoked:
+        lines.append("Every earlier dashboard link of this server or workspace now gets 403.")
+    lines += [
+        f"Your private link to {what}, valid until {x.expires.astimezone(UTC):%Y-%m-%d %H:%M} UTC:",
+        x.url,
+        "Keep it to yourself: anyone with the link sees what you see.",
+    ]
+    if x.admin and not x.revoked:
+        lines.append("`/quiz dashboard revoke` makes every link given out so far stop working.")
+    return DASHBOARD, "\n".join(lines)

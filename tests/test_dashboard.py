@@ -211,21 +211,85 @@ async def test_pages_of_an_empty_team_render(engine):
         await client.close()
 
 
-async def test_the_board_pages_and_shares_ranks_across_pages(engine, clock):
-    now = "2026-11-23"
+def seasons_on(engine, kind: str = "monthly") -> None:
+    [*_, done] = engine.handle(CommandInvoked(ALICE, TEAM, f"setup season={kind}", is_admin=True))
+    assert engine.settings_for(TEAM.platform, TEAM.workspace).season == kind, done.text
+
+
+@pytest.mark.parametrize("scope", ["week", "season"])
+async def test_the_board_pages_and_shares_ranks_across_pages(engine, clock, scope):
+    if scope == "season":
+        seasons_on(engine)
     with engine.store.transaction():
         for i in range(BOARD_PAGE + 10):
             points = 100 if i < BOARD_PAGE + 2 else 10  # a tie that spans the page break
-            engine.store.add_score("console", "local", now, f"u{i:03d}", f"member {i:03d}", points, True)
+            if scope == "week":
+                engine.store.add_score("console", "local", "2026-11-23", f"u{i:03d}", f"member {i:03d}", points, True)
+            else:
+                engine.store.add_season_score("console", "local", "2026-11", f"u{i:03d}", f"member {i:03d}", points,
+                                              True)
     client = await serve(engine)
     try:
         admin = link(engine, ALICE, admin=True)
-        first = visible(await (await client.get(admin + "board")).text())
+        first = visible(await (await client.get(admin + f"board?scope={scope}")).text())
         assert "page 1 of 2" in first and "member 049" in first and "member 050" not in first
-        second = await (await client.get(admin + "board?scope=week&page=2")).text()
+        second = await (await client.get(admin + f"board?scope={scope}&page=2")).text()
         ranks = re.findall(r'<td class="num">(\d+)</td>\s*<th scope="row">', second)
         assert ranks == ["1", "1"] + ["53"] * 8  # the tie keeps rank 1 on page 2
         assert 'rel="prev"' in second
+    finally:
+        await client.close()
+
+
+async def test_the_season_board_shows_this_seasons_standings_in_order(engine, clock):
+    seasons_on(engine)
+    store = engine.store
+    store.add_season_scores("console", "local", "2026-11", [
+        ("id-bob", "bob", 30, False), ("id-alice", "alice", 50, True), ("id-carol", "Carol <b>", 30, False),
+        ("id-dan", "dan", 10, True)])
+    store.add_season_score("console", "local", "2026-11", "id-carol", "Carol <b>", 0, True)  # ties bob, more right
+    store.add_season_score("console", "local", "2026-10", "id-erin", "erin", 500, True)  # last season's
+    client = await serve(engine)
+    try:
+        admin = link(engine, ALICE, admin=True)
+        html = await (await client.get(admin + "board?scope=season")).text()
+        rows = re.findall(r'<td class="num">(\d+)</td>\s*<th scope="row">'
+                          r'<a href="member\?id=([^"]+)">([^<]+)</a>', html)
+        assert [(rank, name) for rank, _, name in rows] == [("1", "alice"), ("2", "Carol &lt;b&gt;"), ("2", "bob"),
+                                                          ("4", "dan")]
+        text = visible(html)
+        assert "Leaderboard, season November 2026: 4 members" in text and "erin" not in text
+        assert '<a href="board?scope=season" aria-current="page">This season</a>' in html
+        assert "Seasons are off" not in text
+        seasons_on(engine, "quarterly")  # another kind of season: Q4's board, empty so far
+        text = visible(await (await client.get(admin + "board?scope=season")).text())
+        assert "No points yet for season Q4 2026 (October to December)" in text
+        clock.set(clock().replace(month=12, day=1))  # a new month: November's points are last season's
+        seasons_on(engine, "monthly")
+        admin = link(engine, ALICE, admin=True)  # the first one expired meanwhile
+        text = visible(await (await client.get(admin + "board?scope=season")).text())
+        assert "No points yet for season December 2026" in text and "alice" not in text
+        play(engine, clock, {BOB: "right", ALICE: "wrong"})  # a round revealed now counts in December's
+        text = visible(await (await client.get(admin + "board?scope=season")).text())
+        assert "Leaderboard, season December 2026: 2 members" in text and text.index("bob") < text.index("alice")
+    finally:
+        await client.close()
+
+
+async def test_with_seasons_off_the_season_tab_says_so(played):
+    client = await serve(played)
+    try:
+        admin = link(played, ALICE, admin=True)
+        week = await (await client.get(admin)).text()
+        assert '<a href="board?scope=season">This season</a>' in week and "Seasons are off" not in week
+        response = await client.get(admin + "board?scope=season")
+        html = await response.text()
+        text = " ".join(visible(html).split())
+        assert response.status == 200
+        assert "Seasons are off for this team: there is no season board." in text
+        assert "/quiz setup season=monthly" in text and "<table" not in html and "alice" not in text
+        assert '<a href="board?scope=season" aria-current="page">This season</a>' in html
+        assert "Leaderboard, all time" in visible(await (await client.get(admin + "board?scope=all")).text())
     finally:
         await client.close()
 
