@@ -17,11 +17,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.ports import Hub, Sent
 from bot.clock import UTC, human_duration
 from bot.config import Settings
 from bot.events import ChoiceMade, CommandInvoked, Inbound, Kind, Outgoing, SuggestionSubmitted, WrittenAnswer
 from bot.models import ChannelSettings, Member, Place
+from bot.ports import Hub, Sent
 from bot.texts import defang, name_of
 
 PLACE = Place("console", "local", "console")

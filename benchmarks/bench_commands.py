@@ -10,10 +10,11 @@ import asyncio
 import statistics
 import time
 
+from common import fresh_engine, machine, verdict
+
 from bot.events import CommandInvoked
 from bot.models import Member, Place
 from bot.router import Router
-from common import fresh_engine, machine, verdict
 
 CONCURRENT = 50
 BATCHES = 40

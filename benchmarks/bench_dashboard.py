@@ -73,7 +73,8 @@ def build() -> Path:
             next_id += 1
             answer_id += 1
         question = multiple[r % len(multiple)]
-        rounds.append((next_id, "daily", question.id, question.level, None, iso(posted), iso(posted + timedelta(hours=8))))
+        rounds.append((next_id, "daily", question.id, question.level, None, iso(posted),
+                       iso(posted + timedelta(hours=8))))
         voters = {f"U{m}" for m in rng.sample(range(MEMBERS), ANSWERS_PER_ROUND)} | {HEAVY}
         for who in sorted(voters):
             choice = question.correct if rng.random() < 0.6 else rng.randint(1, len(question.choices))
@@ -87,8 +88,8 @@ def build() -> Path:
             "posted_at, deadline, revealed_at, daily_date) VALUES (?, 'slack', 'T1', 'C1', ?, ?, ?, ?, 'UTC', ?, ?, ?, "
             "NULL)", ((i, k, q, lv, o, p, rv, rv) for i, k, q, lv, o, p, rv in rounds))
         conn.executemany(
-            "INSERT INTO answers (id, round_id, platform, workspace, user_id, name, choice, answered_at, correct, points) "
-            "VALUES (?, ?, 'slack', 'T1', ?, ?, ?, ?, ?, ?)", answers)
+            "INSERT INTO answers (id, round_id, platform, workspace, user_id, name, choice, answered_at, correct, "
+            "points) VALUES (?, ?, 'slack', 'T1', ?, ?, ?, ?, ?, ?)", answers)
         conn.executemany(
             "INSERT INTO members (platform, workspace, user_id, name, points, correct, answered, streak, best_streak) "
             "VALUES ('slack', 'T1', ?, ?, ?, ?, ?, ?, ?)",

@@ -18,18 +18,17 @@ from collections import deque
 from pathlib import Path
 
 from aiohttp import web
-
 from common import REPO, machine, verdict
 
 sys.path.insert(0, str(REPO / "tests" / "discord"))
-from discord_standin import API_PREFIX, DiscordStandIn, as_json  # noqa: E402
+from discord_standin import API_PREFIX, DiscordStandIn, as_json
 
-from adapters.discord import DiscordAdapter  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.models import ChannelSettings  # noqa: E402
-from bot.questions import load_bank  # noqa: E402
-from bot.runtime import build_runtime  # noqa: E402
-from bot.store import Store  # noqa: E402
+from adapters.discord import DiscordAdapter
+from bot.config import Settings
+from bot.models import ChannelSettings
+from bot.questions import load_bank
+from bot.runtime import build_runtime
+from bot.store import Store
 
 CHANNELS = 1_000
 LIMIT_PER_SECOND = 50
@@ -52,8 +51,8 @@ class RateLimitedStandIn(DiscordStandIn):
             self.limited += 1
             retry = round(1.0 - (now - self.window[0]), 3)
             response = as_json({"message": "You are being rate limited.", "retry_after": retry, "global": True}, 429)
-            response.headers.update({"Retry-After": str(max(1, round(retry))), "X-RateLimit-Global": "true", "Via": "1.1 google",
-                                     "X-RateLimit-Scope": "global"})
+            response.headers.update({"Retry-After": str(max(1, round(retry))), "X-RateLimit-Global": "true",
+                                     "Via": "1.1 google", "X-RateLimit-Scope": "global"})
             return response
         self.window.append(now)
         response = await super()._rest(request)

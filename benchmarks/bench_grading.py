@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import yaml
-
 from common import REPO, machine, verdict
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from common import fresh_engine, machine, verdict
+
 from bot.events import ChoiceMade
 from bot.models import Member, Place
-from common import fresh_engine, machine, verdict
 
 ANSWERS = 5_000
 ROUNDS = 25
@@ -68,7 +69,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"bare sqlite3 INSERT+COMMIT: {bare:,.0f} answers/s")
     print(f"through the engine:         {ours:,.0f} answers/s")
-    print(f"ratio {ratio:.2f} (target >= 0.5): {verdict(ratio >= 0.5)}; rate (target >= 2,000/s): {verdict(ours >= 2000)}")
+    print(f"ratio {ratio:.2f} (target >= 0.5): {verdict(ratio >= 0.5)}; "
+          f"rate (target >= 2,000/s): {verdict(ours >= 2000)}")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import fresh_engine, machine, verdict
+
 from bot.clock import week_of
 from bot.models import Place
-from common import fresh_engine, machine, verdict
 
 MEMBERS = 100_000
 ANSWERS_PER_ROUND = 1_000

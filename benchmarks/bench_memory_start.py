@@ -21,8 +21,8 @@ from common import REPO, machine, verdict
 
 sys.path.insert(0, str(REPO / "tests" / "discord"))
 sys.path.insert(0, str(REPO / "tests" / "slack"))
-from discord_standin import DiscordStandIn  # noqa: E402
-from slack_fake import BOT_TOKEN, FakeSlack  # noqa: E402
+from discord_standin import DiscordStandIn
+from slack_fake import BOT_TOKEN, FakeSlack
 
 STARTS = 5
 

@@ -21,24 +21,24 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from common import REPO, machine, verdict
 
 sys.path.insert(0, str(REPO))  # tests/pg.py: the throwaway server
 
-import psycopg  # noqa: E402
+import psycopg
 
-from bot.clock import week_of  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.engine import QuizEngine  # noqa: E402
-from bot.events import ChoiceMade  # noqa: E402
-from bot.models import Member, Place  # noqa: E402
-from bot.questions import load_bank  # noqa: E402
-from bot.runtime import build_engine  # noqa: E402
-from bot.store import Store  # noqa: E402
-from tests import pg  # noqa: E402
+from bot.clock import week_of
+from bot.config import Settings
+from bot.engine import QuizEngine
+from bot.events import ChoiceMade
+from bot.models import Member, Place
+from bot.questions import load_bank
+from bot.runtime import build_engine
+from bot.store import Store
+from tests import pg
 
 ANSWERS = 3_000
 REPEATS = 5  # interleaved; the medians are compared (the disk's fsync time drifts from second to second)
@@ -52,7 +52,7 @@ BANK = load_bank(REPO / "questions.yaml")
 def engine_on(url: str, **settings) -> QuizEngine:
     charts = Path(tempfile.mkdtemp(prefix="studybot-bench-")) / "unused.db"
     return build_engine(Store.open(url), BANK, Settings(db_url=url, db_path=charts, **settings),
-                        clock=lambda: datetime.now(timezone.utc), rng=random.Random(1))
+                        clock=lambda: datetime.now(UTC), rng=random.Random(1))
 
 
 # ---- 1. ingest ---------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def build_board(server: pg.Server, answers: int) -> str:
     url = server.url(server.create_database("bench_board"))
     Store.open(url).close()  # the schema, by the bot's own migrations
     rounds = max(1, answers // ANSWERS_PER_ROUND)
-    week = week_of(datetime.now(timezone.utc), "UTC")
+    week = week_of(datetime.now(UTC), "UTC")
     with psycopg.connect(url) as conn:
         conn.execute("SELECT setseed(0.3)")
         conn.execute(
@@ -130,7 +130,8 @@ def build_board(server: pg.Server, answers: int) -> str:
         # Member (i * 7919) mod 100,000: a different member for each of a round's 1,000 answers (7919 is prime).
         conn.execute(
             "INSERT INTO answers (round_id, platform, workspace, user_id, name, choice, answered_at, correct, points) "
-            "SELECT %s + i / %s, 'slack', 'T1', 'U' || (i::bigint * 7919) %% %s, 'member ' || (i::bigint * 7919) %% %s, c, "
+            "SELECT %s + i / %s, 'slack', 'T1', 'U' || (i::bigint * 7919) %% %s, "
+            "'member ' || (i::bigint * 7919) %% %s, c, "
             "'2026-01-01T09:30:00.000000Z', (c = 1)::int, 10 * (c = 1)::int "
             "FROM (SELECT i, 1 + floor(random() * 4)::int AS c FROM generate_series(0, %s - 1) AS i) AS g",
             (first, ANSWERS_PER_ROUND, MEMBERS, MEMBERS, answers))

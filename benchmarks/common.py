@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import random
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
@@ -21,7 +21,7 @@ def fresh_engine(directory: Path | None = None, **settings) -> QuizEngine:
     directory = directory or Path(tempfile.mkdtemp(prefix="studybot-bench-"))
     db = directory / "bench.db"
     return build_engine(Store.open(db), load_bank(REPO / "questions.yaml"), Settings(db_path=db, **settings),
-                        clock=lambda: datetime.now(timezone.utc), rng=random.Random(1))
+                        clock=lambda: datetime.now(UTC), rng=random.Random(1))
 
 
 def machine() -> str:

@@ -80,18 +80,18 @@ def load_set(files: tuple[str, ...], bank) -> tuple[list[Labelled], int]:
 
 def measure(answers: list[Labelled], graded: list[Graded]) -> dict:
     n = len(answers)
-    exact = sum(a.label == g.verdict for a, g in zip(answers, graded)) / n
-    passed = sum((a.label == "good") == (g.verdict == "good") for a, g in zip(answers, graded)) / n
+    exact = sum(a.label == g.verdict for a, g in zip(answers, graded, strict=False)) / n
+    passed = sum((a.label == "good") == (g.verdict == "good") for a, g in zip(answers, graded, strict=False)) / n
     ordered = pairs = 0
-    for i, (a, ga) in enumerate(zip(answers, graded)):
-        for b, gb in zip(answers[i + 1:], graded[i + 1:]):
+    for i, (a, ga) in enumerate(zip(answers, graded, strict=False)):
+        for b, gb in zip(answers[i + 1:], graded[i + 1:], strict=False):
             if a.question.id != b.question.id or a.label == b.label:
                 continue
             pairs += 1
             high, low = (ga, gb) if RANK[a.label] > RANK[b.label] else (gb, ga)
             ordered += high.score > low.score
     marked = right = made = hit = 0
-    for a, g in zip(answers, graded):
+    for a, g in zip(answers, graded, strict=False):
         if a.made is None:
             continue
         found = {i for i, ok in enumerate(g.found, 1) if ok}
@@ -105,7 +105,7 @@ def measure(answers: list[Labelled], graded: list[Graded]) -> dict:
         "kp_marked": marked, "kp_answers": sum(a.made is not None for a in answers),
         "fallbacks": sum(g.fallback for g in graded),
         "ms_median": statistics.median(seconds) * 1000, "ms_p99": seconds[max(0, int(len(seconds) * 0.99) - 1)] * 1000,
-        "confusion": Counter((a.label, g.verdict) for a, g in zip(answers, graded)),
+        "confusion": Counter((a.label, g.verdict) for a, g in zip(answers, graded, strict=False)),
     }
 
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         judge = Judge.from_settings(settings, daily_cap=3 * total + 10)  # room for every retry of this run
     print(f"judge: {f'{judge.model} at {judge.url} (the answers are sent there)' if judge else 'not configured'}")
     by_judge = asyncio.run(judged(judge, [answers for _, (answers, _) in sets])) if judge else [None] * len(sets)
-    for (title, (answers, skipped)), judge_grades in zip(sets, by_judge):
+    for (title, (answers, skipped)), judge_grades in zip(sets, by_judge, strict=False):
         if not answers:
             print(f"\n{title}\n\nabsent: nothing to measure")
             continue

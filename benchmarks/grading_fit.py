@@ -139,8 +139,8 @@ def fit(examples: list[Example], open_ended: bool, bands: tuple[float, float] | 
 
     def value(scores: np.ndarray, good_at: float, partial_at: float) -> float:
         verdicts = ["good" if s >= good_at else "partial" if s >= partial_at else "wrong" for s in scores]
-        exact = sum(v == lab for v, lab in zip(verdicts, labels))
-        passed = sum((v == "good") == (lab == "good") for v, lab in zip(verdicts, labels))
+        exact = sum(v == lab for v, lab in zip(verdicts, labels, strict=False))
+        passed = sum((v == "good") == (lab == "good") for v, lab in zip(verdicts, labels, strict=False))
         return exact + 0.5 * passed
 
     best = (-1.0, 0.0, 0.0)
@@ -221,7 +221,7 @@ def report(examples: list[Example], constants: bool, choice_examples: list[Examp
     print(line("fitted on all, measured on all", whole))
     folds = []
     for question in sorted({e.question for e in examples}):
-        fold = fitted(lambda e: e.question != question)
+        fold = fitted(lambda e, question=question: e.question != question)
         folds.extend((e, predict(fold, e)) for e in examples if e.question == question)
     cv = measure(folds)
     print(line("leave-one-question-out CV", cv))

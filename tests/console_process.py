@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -11,8 +12,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-from tests.conftest import REPO
 
 
 def console_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -68,10 +67,8 @@ class ConsoleProcess:
     def drain(self, seconds: float = 0.5) -> list[str]:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            try:
+            with contextlib.suppress(queue.Empty):
                 self.seen.append(self.lines.get(timeout=0.05))
-            except queue.Empty:
-                pass
         return self.seen
 
     def kill(self) -> None:

@@ -78,7 +78,7 @@ def start(base: Path | None = None) -> Server:
             return attempt(base)
         except Unavailable as error:
             reasons.append(str(error))
-        except Exception as error:  # noqa: BLE001 - any failure to start means: try the next way
+        except Exception as error:
             reasons.append(f"{attempt.__name__.strip('_')}: {type(error).__name__}: {error}")
     raise Unavailable("no PostgreSQL server could be started: " + "; ".join(reasons))
 

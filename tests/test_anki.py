@@ -12,8 +12,17 @@ from datetime import datetime, timedelta
 import pytest
 import yaml
 
-from bot.anki import (BANK_DECK_ID, MISSED_DECK_ID, MODEL_ID, AnkiError, build_deck, export_anki, markdown_html,
-                      note_guid, write_deck)
+from bot.anki import (
+    BANK_DECK_ID,
+    MISSED_DECK_ID,
+    MODEL_ID,
+    AnkiError,
+    build_deck,
+    export_anki,
+    markdown_html,
+    note_guid,
+    write_deck,
+)
 from bot.clock import UTC
 from bot.models import Member, Place
 from bot.questions import load_bank
@@ -62,7 +71,7 @@ def read_apkg(path, tmp_path) -> tuple[dict[str, dict], dict]:
         names = {int(mid): [f["name"] for f in m["flds"]] for mid, m in models.items()}
         notes = {}
         for guid, mid, flds, tags in conn.execute("SELECT guid, mid, flds, tags FROM notes"):
-            fields = dict(zip(names[mid], flds.split("\x1f")))
+            fields = dict(zip(names[mid], flds.split("\x1f"), strict=False))
             notes[fields["Id"]] = {"guid": guid, "mid": mid, "fields": fields, "tags": tags.split()}
         deck_ids = {did for (did,) in conn.execute("SELECT DISTINCT did FROM cards")}
     finally:
@@ -183,9 +192,9 @@ def test_unwritable_target_leaves_nothing_behind(tmp_path, bank):
     deck = build_deck(bank.questions, "test")
     target = tmp_path / "out"
     target.mkdir()
-    with pytest.raises(AnkiError, match="cannot write the deck to .*: it is a directory"):
+    with pytest.raises(AnkiError, match=r"cannot write the deck to .*: it is a directory"):
         write_deck(deck, target)
-    with pytest.raises(AnkiError, match="cannot write the deck to .*No such file or directory"):
+    with pytest.raises(AnkiError, match=r"cannot write the deck to .*No such file or directory"):
         write_deck(deck, target / "missing" / "deck.apkg")
     assert list(target.iterdir()) == []
 

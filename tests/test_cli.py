@@ -13,7 +13,7 @@ from bot import __version__
 from bot.config import ConfigError, load_settings, parse_duration
 from bot.grading import grade_question
 from bot.questions import load_bank
-from tests.conftest import DATA, REPO
+from tests.conftest import DATA
 from tests.console_process import console_env
 
 

@@ -25,8 +25,9 @@ def expected(question_id: str, text: str) -> dict:
     question = load_bank(BANK).get(question_id)
     result = grade_question(text, question)
     return {"question": question_id, "verdict": result.verdict, "score": result.score, "points": points_for(result),
-            "covered": [p for p, ok in zip(question.key_points, result.found) if ok],
-            "missed": [p for p, ok in zip(question.key_points, result.found) if not ok], "grader": "built-in"}
+            "covered": [p for p, ok in zip(question.key_points, result.found, strict=False) if ok],
+            "missed": [p for p, ok in zip(question.key_points, result.found, strict=False) if not ok],
+            "grader": "built-in"}
 
 
 def test_json_output_is_one_object_with_the_documented_fields(tmp_path):

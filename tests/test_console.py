@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from bot.questions import load_bank
 from tests.conftest import REPO
@@ -42,7 +43,7 @@ def test_round_end_to_end_with_three_members(tmp_path):
         bot.send("/quiz stats")
         bot.expect("Answered correctly: 1/1")
         chart = bot.expect("Chart written to").split("Chart written to ", 1)[1]
-        assert open(chart, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+        assert Path(chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert bot.close() == 0
     assert _db_value(tmp_path, "SELECT COUNT(*) FROM answers WHERE round_id = ?", round_id) == 3
 

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from adapters.console import PLACE, ConsoleAdapter
 from bot.clock import UTC
 from bot.config import Settings
+from bot.questions import load_bank
 from bot.runtime import build_runtime
 from bot.store import Store
 from tests.conftest import DATA, FakeClock
 from tests.console_process import ConsoleProcess, console_env
-from bot.questions import load_bank
 
 
 def test_forget_me_flag_and_suggest_in_a_real_console(tmp_path):

@@ -41,7 +41,8 @@ def test_an_empty_value_takes_the_default_and_an_empty_schedule_is_off():
     defaults = Settings()
     assert settings.db_path == defaults.db_path and settings.questions_path == defaults.questions_path
     assert settings.questions_path.is_file()
-    assert (settings.timezone, settings.reveal_after, settings.port, settings.http_port) == ("UTC", 8 * 3600, 3000, None)
+    got = (settings.timezone, settings.reveal_after, settings.port, settings.http_port)
+    assert got == ("UTC", 8 * 3600, 3000, None)
     assert settings.daily_at is None and settings.weekly_at is None
     assert settings.platforms == ["console"]
     assert load_settings({"STUDYBOT_DAILY_AT": "OFF"}, None).daily_at is None

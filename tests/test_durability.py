@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.console_process import ConsoleProcess, console_env
 
@@ -15,7 +15,7 @@ def query(tmp_path, sql):
 
 
 def test_sigkill_after_answers_then_restart_reveals_once(tmp_path):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     env = console_env(tmp_path, STUDYBOT_DAILY_AT=f"{now:%H:%M}", STUDYBOT_DAILY_DAYS="*",
                       STUDYBOT_REVEAL_AFTER="3s")
     first = ConsoleProcess(env, tmp_path)
@@ -33,7 +33,7 @@ def test_sigkill_after_answers_then_restart_reveals_once(tmp_path):
     assert sorted(query(tmp_path, "SELECT name FROM answers")) == [("alice",), ("bob",)]
 
     [(deadline,)] = query(tmp_path, "SELECT deadline FROM rounds")
-    time.sleep(max(0.0, (datetime.fromisoformat(deadline) - datetime.now(timezone.utc)).total_seconds() + 0.3))
+    time.sleep(max(0.0, (datetime.fromisoformat(deadline) - datetime.now(UTC)).total_seconds() + 0.3))
     # now past the deadline, while the bot is down
     second = ConsoleProcess(env, tmp_path)
     second.expect("─── Answer", timeout=30)

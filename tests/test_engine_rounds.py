@@ -104,9 +104,10 @@ def test_pick_and_written_answer_add_up(engine, place, clock):
     clock.advance(hours=1)
     [reveal] = [m for m in engine.rounds.reveal(message.round_id) if m.kind is Kind.REVEAL]
     stored = engine.store.answer(message.round_id, ALICE.user_id)
-    missed = [p for p, ok in zip(question.key_points, stored.found) if not ok]
+    missed = [p for p, ok in zip(question.key_points, stored.found, strict=False) if not ok]
     assert stored.found[0] and missed  # the reveal names what the written answer missed, for everyone to learn
-    assert f"alice: {sum(stored.found)}/{len(question.key_points)} key points (missed: {'; '.join(missed)})" in reveal.text
+    made = f"{sum(stored.found)}/{len(question.key_points)}"
+    assert f"alice: {made} key points (missed: {'; '.join(missed)})" in reveal.text
     expected_written = round(10 * stored.score)
     assert expected_written > 0  # a right pick and a right key point: written points on top of the pick's 10
     assert stored.points == 10 + expected_written

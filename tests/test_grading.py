@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot import grading
-from bot.grading import (GOOD_AT, PARTIAL_AT, Grade, grade, grade_question, points_for, stem, verdict_for, words)
+from bot.grading import GOOD_AT, PARTIAL_AT, Grade, grade, grade_question, points_for, stem, verdict_for, words
 from bot.questions import load_bank
 from tests.conftest import DATA, REPO
 
@@ -116,7 +116,7 @@ def test_a_wrong_verdict_earns_no_points(graded):
         from bot.engine import judge
     from bot.models import Answer
 
-    for a, g in graded:
+    for _answer, g in graded:
         assert (points_for(g) == 0) == (g.verdict == "wrong") or g.score == 0
         assert points_for(g) == (0 if g.verdict == "wrong" else round(10 * g.score))
     question = BANK.get(FITTING[0]["question"])
@@ -203,8 +203,8 @@ def test_found_key_points_are_really_made_and_feedback_lists_only_those(graded):
         feedback = texts.grade_feedback(question, g)
         covered = next((line for line in feedback.splitlines() if line.startswith("Covered: ")), "Covered: ")
         listed = [p for p in question.key_points if p in covered.removeprefix("Covered: ").split("; ")]
-        assert listed == [p for p, f in zip(question.key_points, g.found) if f]
-        missed = [p for p, f in zip(question.key_points, g.found) if not f]
+        assert listed == [p for p, f in zip(question.key_points, g.found, strict=False) if f]
+        missed = [p for p, f in zip(question.key_points, g.found, strict=False) if not f]
         assert ("The main idea missing:" in feedback) == bool(missed)
         assert not missed or f"The main idea missing: {missed[0]}." in feedback
 

@@ -21,8 +21,17 @@ import pytest
 import yaml
 
 from bot.clock import UTC
-from bot.items import (KEY_ERROR, NEVER_PICKED, REPORTED, TOO_EASY, TOO_HARD, analyse, analyse_file, format_table,
-                       write_csv)
+from bot.items import (
+    KEY_ERROR,
+    NEVER_PICKED,
+    REPORTED,
+    TOO_EASY,
+    TOO_HARD,
+    analyse,
+    analyse_file,
+    format_table,
+    write_csv,
+)
 from bot.models import Member, Place
 from bot.questions import load_bank
 from bot.store import Store
@@ -255,7 +264,8 @@ def test_cli_prints_the_table_and_writes_the_csv(tmp_path, db):
         rows = list(csv.DictReader(handle))
     assert [r["question_id"] for r in rows[:2]] == ["miskeyed", "good2"]
     by_id = {r["question_id"]: r for r in rows}
-    assert by_id["easy"]["answers"] == "80" and by_id["easy"]["picked_1"] == "77" and by_id["easy"]["flags"] == "too easy"
+    easy = by_id["easy"]
+    assert easy["answers"] == "80" and easy["picked_1"] == "77" and easy["flags"] == "too easy"
     assert float(by_id["miskeyed"]["discrimination"]) < 0 and by_id["good2"]["reported"] == "2"
     assert by_id["few"]["discrimination"] == "" and by_id["good1"]["flags"] == ""
     assert "'=HYPERLINK(1)" in by_id

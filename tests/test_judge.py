@@ -12,13 +12,22 @@ from datetime import datetime, timedelta
 import pytest
 from aiohttp import web
 
+from bot import grading
 from bot.clock import UTC
 from bot.config import ConfigError, load_settings
 from bot.events import Kind, WrittenAnswer
-from bot import grading
 from bot.grading import grade_question, points_for
 from bot.judge import (
-    BUILT_IN, FALLBACK_NOTE, JUDGE, MAX_FEEDBACK, Judge, JudgeError, JudgeGrade, endpoint, messages, parse_reply,
+    BUILT_IN,
+    FALLBACK_NOTE,
+    JUDGE,
+    MAX_FEEDBACK,
+    Judge,
+    JudgeError,
+    JudgeGrade,
+    endpoint,
+    messages,
+    parse_reply,
     score_of,
 )
 from bot.scheduler import QuizScheduler
@@ -405,7 +414,7 @@ async def test_reveal_grades_written_answers_with_the_judge(engine, place, clock
     async def deliver(messages):
         delivered.extend(messages)
 
-    round_id, question = written_round(engine, place, clock)
+    round_id, _question = written_round(engine, place, clock)
     await QuizScheduler(engine, deliver).reveal(round_id)  # the scheduler's reveal job
     assert len(stand_in.requests) == 2
     stored = engine.store.answer(round_id, ALICE.user_id)

@@ -1,4 +1,5 @@
-"""`studybot check --strict`: each quality rule fails on a bad bank and passes on a good one, with the question's line."""
+"""`studybot check --strict`: each quality rule fails on a bad bank and passes on a good one, with the question's
+line."""
 
 from __future__ import annotations
 
@@ -10,8 +11,18 @@ import pytest
 
 from bot.cli import main
 from bot.lint import (
-    ALLOW_FILE, MAX_GIVEAWAY, NEAR_DUPLICATE, SEMANTIC_DUPLICATE, AllowedPair, giveaway_figures, lint, load_allowed,
-    load_topics, longest_score, similarities, strike_score,
+    ALLOW_FILE,
+    MAX_GIVEAWAY,
+    NEAR_DUPLICATE,
+    SEMANTIC_DUPLICATE,
+    AllowedPair,
+    giveaway_figures,
+    lint,
+    load_allowed,
+    load_topics,
+    longest_score,
+    similarities,
+    strike_score,
 )
 from bot.models import Bank, Question
 
@@ -23,7 +34,8 @@ BASE = Question(
              "Keep dictionary words as whole units", "Assign one token to each character"),
     correct=1, answer=ANSWER, key_points=("most frequent pair", "merged repeatedly", "subword vocabulary"), line=3,
 )
-OPEN_ANSWER = " ".join(["A KV cache keeps the keys and values of earlier tokens so that decoding does not recompute them."] * 8)
+OPEN_ANSWER = " ".join(
+    ["A KV cache keeps the keys and values of earlier tokens so that decoding does not recompute them."] * 8)
 OPEN = Question(
     id="o1", level="advanced", topic="Serving", covers=("dc-18",),
     question="Explain what a KV cache stores during decoding, what it saves and what it costs.",
@@ -33,9 +45,11 @@ OPEN = Question(
 )
 # ten multiple-choice questions on different ideas, for the per-level rules
 IDEAS = [
-    ("Why are attention scores divided by the square root of the key dimension?", "To keep softmax inputs in a sane range"),
+    ("Why are attention scores divided by the square root of the key dimension?",
+     "To keep softmax inputs in a sane range"),
     ("What does a longer context window cost at inference time?", "More memory and compute per request"),
-    ("What does lowering the sampling temperature do to the next-token distribution?", "It sharpens it toward likely tokens"),
+    ("What does lowering the sampling temperature do to the next-token distribution?",
+     "It sharpens it toward likely tokens"),
     ("Why does 4-bit weight quantization speed up single-user decoding?", "Fewer bytes cross the memory bus per token"),
     ("When is retrieval a better fit than fine-tuning for a support bot?", "When the source documents change weekly"),
     ("What is concept drift in a moderation model?", "The meaning of a label changes over time"),
@@ -44,7 +58,8 @@ IDEAS = [
     ("What do sentence embeddings let a search system compare?", "Meaning, through distances between vectors"),
     ("What does perplexity measure for a language model?", "How surprised it is by held-out text"),
 ]
-WRONG = ("A plausible neighbouring technique, stated with care", "A real misconception stated plainly", "A true fact about another topic")
+WRONG = ("A plausible neighbouring technique, stated with care", "A real misconception stated plainly",
+         "A true fact about another topic")
 
 
 def problems(*questions: Question, topics=(), allowed=(), levels=("basic", "advanced")) -> list[str]:
@@ -74,10 +89,12 @@ def test_each_multiple_choice_rule():
         "3 choices": replace(BASE, choices=BASE.choices[:3]),
         "catch-all": replace(BASE, choices=(*BASE.choices[:3], "All of the above")),
         "answer has 8 words": replace(BASE, answer="BPE merges frequent pairs, again and again, always."),
-        "over 8 words": replace(BASE, key_points=("the most frequent adjacent pair of symbols is merged next", "b c", "d e")),
+        "over 8 words": replace(BASE, key_points=("the most frequent adjacent pair of symbols is merged next", "b c",
+                                                  "d e")),
         "only long one": replace(BASE, choices=("Merge the most frequent adjacent pair of symbols, again and again "
                                                 "until the vocabulary is full", "Vowels", "Words", "Letters")),
-        "only repeats words of the question": replace(BASE, choices=(*BASE.choices[:3], "Byte-pair encoding vocabulary")),
+        "only repeats words of the question": replace(BASE, choices=(*BASE.choices[:3],
+                                                                     "Byte-pair encoding vocabulary")),
         "covers is empty": replace(BASE, covers=()),
     }
     for words, question in cases.items():
@@ -93,7 +110,8 @@ def test_open_ended_rules():
     three_points = replace(OPEN, key_points=OPEN.key_points[:3])
     wordy_point = replace(OPEN, key_points=(*OPEN.key_points[:3], "the cache grows linearly with both the batch "
                                             "size and the number of tokens in the sequence"))
-    assert any("answer has 65 words; keep it between 120 and 300" in p and p.startswith("30: ") for p in problems(short))
+    assert any("answer has 65 words; keep it between 120 and 300" in p and p.startswith("30: ")
+               for p in problems(short))
     assert any("answer has" in p and "between 120 and 300" in p for p in problems(long))
     assert any("3 key points; give 4 to 6" in p for p in problems(three_points))
     assert any("over 12 words" in p for p in problems(wordy_point))
@@ -112,15 +130,16 @@ def test_blind_strategies_score_each_question():
     assert strike_score(right_struck) == 0.25  # every choice struck: guess among all four
     half = replace(BASE, choices=(BASE.choices[0], "It can't split words", *BASE.choices[2:]))
     assert strike_score(half) == pytest.approx(1 / 3)
-    assert strike_score(replace(BASE, choices=(BASE.choices[0], "Use all-reduce across workers", *BASE.choices[2:]))) == 0.25
+    choices = (BASE.choices[0], "Use all-reduce across workers", *BASE.choices[2:])
+    assert strike_score(replace(BASE, choices=choices)) == 0.25
     assert longest_score(BASE) == 0.0
     tie = replace(BASE, choices=("aaaa", "bbbb", "cc", "d"))
     assert longest_score(tie) == 0.5
 
 
 def test_giveaway_by_absolute_wording_fails_the_level_and_reports_both_figures():
-    loaded = ("Always a plausible neighbouring technique, stated with care", "Never a real misconception stated plainly",
-              "Only a true fact about another topic")
+    loaded = ("Always a plausible neighbouring technique, stated with care",
+              "Never a real misconception stated plainly", "Only a true fact about another topic")
     found = problems(*level_of(10, wrong=loaded))
     message = next(p for p in found if "level 'basic'" in p)
     assert message.startswith("1: ") and "100.0% by striking choices with absolute wording" in message
@@ -159,7 +178,8 @@ def test_open_ended_questions_are_left_out_of_the_level_rules():
 
 
 def test_near_duplicates_are_reported_once_at_the_later_question():
-    twin = replace(BASE, id="q2", line=20, question="Which rule does byte pair encoding follow when building its vocabulary?")
+    twin = replace(BASE, id="q2", line=20,
+                   question="Which rule does byte pair encoding follow when building its vocabulary?")
     found = problems(BASE, twin)
     near = [p for p in found if "near-duplicate" in p]
     assert len(near) == 1 and near[0].startswith("20: ") and f">= {NEAR_DUPLICATE}" in near[0]
@@ -174,9 +194,11 @@ SAME_IDEA = (
             "It becomes a single unknown-word token for the model", "It is dropped from the input text before encoding",
             "It maps to the closest known word by its spelling")),
     replace(BASE, id="rare", line=80, question="How does a subword tokenizer handle a rare drug name such as "
-            "tafamidis in a prompt?", choices=("It becomes a single unknown-word token for the model", "It is added to "
-            "the vocabulary as one new token at run time, then learned", "It splits it into several known subword pieces, "
-            "using more tokens", "It is dropped from the input text before encoding"), correct=3),
+            "tafamidis in a prompt?", choices=(
+                "It becomes a single unknown-word token for the model",
+                "It is added to the vocabulary as one new token at run time, then learned",
+                "It splits it into several known subword pieces, using more tokens",
+                "It is dropped from the input text before encoding"), correct=3),
 )
 
 
@@ -238,7 +260,8 @@ def test_topic_coverage_rules_by_file(tmp_path):
     assert any("topic m-07 (Serving) of modern.yaml is covered by 3 questions; it needs at least 4" in p for p in found)
     found = problems(*mc, topics=[seeds, modern])
     assert found == ["1: topic m-07 (Serving) of modern.yaml is covered by 0 open-ended questions; it needs at least 1"]
-    unknown = problems(*mc[:3], opened, replace(BASE, id="x", line=99, covers=("dc-06", "zz-1")), topics=[seeds, modern])
+    unknown = problems(*mc[:3], opened, replace(BASE, id="x", line=99, covers=("dc-06", "zz-1")),
+                       topics=[seeds, modern])
     assert any(p.startswith("99: ") and "covers unknown topic ids: zz-1" in p for p in unknown)
     assert any("unknown topic ids: m-07" in p for p in problems(*mc[:3], opened, topics=[seeds]))
     (tmp_path / "bad.yaml").write_text("levels: [basic]\n")

@@ -35,7 +35,8 @@ def get(url: str) -> tuple[int, str]:
 
 def test_health_and_metrics_in_console_mode(tmp_path):
     port = free_port()
-    with ConsoleProcess(console_env(tmp_path, STUDYBOT_HTTP_PORT=str(port), STUDYBOT_REVEAL_AFTER="2s"), tmp_path) as bot:
+    env = console_env(tmp_path, STUDYBOT_HTTP_PORT=str(port), STUDYBOT_REVEAL_AFTER="2s")
+    with ConsoleProcess(env, tmp_path) as bot:
         bot.expect("studybot console")
         deadline = time.monotonic() + 10
         while True:
@@ -115,7 +116,9 @@ def test_logs_never_show_secrets_and_json_is_one_object_per_line():
     record = logging.LogRecord("studybot", logging.ERROR, __file__, 1, "auth failed for %s", (secret,), None)
     Redactor([secret]).filter(record)
     assert secret not in record.getMessage() and "[redacted]" in record.getMessage()
-    pasted = logging.LogRecord("x", logging.INFO, __file__, 1, "token xapp-1-A0B1C2D3E4-5678 and MTA1OTk5.Gx1yZ2.abcdefghijklmnopqrstuvwxyz1234567", (), None)
+    pasted = logging.LogRecord(
+        "x", logging.INFO, __file__, 1,
+        "token xapp-1-A0B1C2D3E4-5678 and MTA1OTk5.Gx1yZ2.abcdefghijklmnopqrstuvwxyz1234567", (), None)
     Redactor([]).filter(pasted)
     assert "xapp-1" not in pasted.getMessage()
     try:
@@ -143,7 +146,7 @@ def test_bad_token_is_not_echoed_by_a_failed_start(tmp_path):
 class Refuses(BaseHTTPRequestHandler):
     """Discord's answer to a revoked token: 401 on every call."""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         body = b'{"message": "401: Unauthorized", "code": 0}'
         self.send_response(401)
         self.send_header("Content-Type", "application/json")

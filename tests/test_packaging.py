@@ -31,11 +31,10 @@ from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "tests" / "discord"))
 sys.path.insert(0, str(REPO / "tests" / "slack"))
-from discord_standin import DiscordStandIn  # noqa: E402
-from slack_fake import BOT_TOKEN, FakeSlack  # noqa: E402
-from slack_rig import sign  # noqa: E402
-
-import slack_payloads  # noqa: E402
+import slack_payloads
+from discord_standin import DiscordStandIn
+from slack_fake import BOT_TOKEN, FakeSlack
+from slack_rig import sign
 
 GUILD, CHANNEL = "1100000000000000001", "1110000000000000001"
 SLACK_CHANNEL = "C0STUDY"
@@ -97,7 +96,8 @@ def test_the_wheel_holds_every_module_and_the_bank(installed):
     assert bank_there == "True"
     tracked = subprocess.run(["git", "ls-files", "bot", "adapters"], cwd=REPO, capture_output=True, text=True).stdout
     site_dir = Path(where).parent.parent
-    missing = [f for f in tracked.split() if f.endswith((".py", ".yaml", ".txt", ".html", ".css")) and not (site_dir / f).exists()]
+    missing = [f for f in tracked.split()
+               if f.endswith((".py", ".yaml", ".txt", ".html", ".css")) and not (site_dir / f).exists()]
     assert missing == []
 
 
@@ -122,10 +122,10 @@ async def test_the_installed_bot_posts_on_discord_and_slack(installed, tmp_path)
         await discord.wait_for(lambda: discord.find("POST", rf"/channels/{CHANNEL}/messages"), timeout=15,
                                what="a question posted on Discord")
         body = slack_payloads.form(slack_payloads.slash("post", "U0DANA", SLACK_CHANNEL, slack.response_url("k")))
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers={
-                    "Content-Type": "application/x-www-form-urlencoded", **sign(body)}) as reply:
-                assert reply.status == 200
+        async with aiohttp.ClientSession() as session, session.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body.encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)}) as reply:
+            assert reply.status == 200
         for _ in range(150):
             posts = [c for c in slack.to("chat.postMessage") if c.args.get("channel") == SLACK_CHANNEL]
             if posts:

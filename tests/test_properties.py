@@ -10,10 +10,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.clock import UTC
 from bot.commands import CommandError, parse
 from bot.events import ChoiceMade, CommandInvoked, Kind, WrittenAnswer
 from bot.models import Member, Place
-from bot.clock import UTC
 from bot.questions import load_bank, parse_bank
 from bot.store import Store
 from tests.conftest import DATA, FakeClock, make_engine
@@ -26,7 +26,8 @@ nasty_text = st.one_of(
     st.text(alphabet=st.characters(codec="utf-8"), max_size=2000),
     st.sampled_from(["", " ", "\n\n", "@everyone", "<!channel>", "<@123>", "<#C1>", "**bold** `code` ```x```",
                      "\x00\x1b[31m", "ｆｕｌｌ ｗｉｄｔｈ", "🦄" * 100, "a" * 50_000, "/quiz", "1", "٣"]),
-    st.lists(st.sampled_from(["@everyone", "<!here>", "<@99>", "word", "\u202e", "\n", "**"]), max_size=40).map(" ".join),
+    st.lists(st.sampled_from(["@everyone", "<!here>", "<@99>", "word", "\u202e", "\n", "**"]),
+             max_size=40).map(" ".join),
 )
 
 

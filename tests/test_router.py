@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.ports import DeliveryError, Sent
 from bot.events import CommandInvoked, Kind, Outgoing
+from bot.ports import DeliveryError, Sent
 from bot.router import Router
 from tests.conftest import member
 

@@ -29,7 +29,8 @@ GOOD = {
     "correct": "1",
     "answer": "Temperature divides the logits before the softmax: below 1 it sharpens the distribution, above 1 "
               "it flattens it.",
-    "key_points": "- divides the logits\n- lower is sharper and more deterministic\n- higher is flatter and more varied",
+    "key_points": ("- divides the logits\n- lower is sharper and more deterministic\n"
+                   "- higher is flatter and more varied"),
 }
 
 

@@ -12,7 +12,7 @@ from bot.events import ChoiceMade, CommandInvoked, Kind
 from bot.models import RoundKind
 from bot.texts import help_text
 from bot.topics import closest, match
-from tests.conftest import make_engine, member
+from tests.conftest import member
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
@@ -52,7 +52,8 @@ def test_topic_matching_rules():
     assert match("mcp", names).name == "Model Context Protocol (MCP)"
     assert match("TOKENIZATION", names).name == "Tokenization"
     ambiguous = match("retrieval", names)
-    assert ambiguous.name is None and set(ambiguous.suggestions[:2]) == {"Advanced retrieval", "Retrieval and knowledge"}
+    assert ambiguous.name is None
+    assert set(ambiguous.suggestions[:2]) == {"Advanced retrieval", "Retrieval and knowledge"}
     assert closest("ret", names)[:2] == ["Retrieval and knowledge", "Advanced retrieval"]
     assert closest("", names) == names
 

@@ -10,7 +10,6 @@ from typing import Any
 import aiohttp
 import discord
 
-from bot.ports import Hub, Sent
 from adapters.discord import translate
 from adapters.discord.client import StudyClient, use_endpoints
 from adapters.discord.commands import tree_hash
@@ -19,6 +18,7 @@ from adapters.discord.permissions import missing_to_post
 from adapters.discord.views import AnswerForm
 from bot.config import ConfigError, Settings
 from bot.events import ChoiceMade, CommandInvoked, Inbound, Outgoing, SuggestionSubmitted, WrittenAnswer
+from bot.ports import Hub, Sent
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,12 @@ class DiscordAdapter:
         url = settings.discord_api_url.rstrip("/") + "/users/@me"
         headers = {"Authorization": f"Bot {settings.discord_token}", "User-Agent": "studybot"}
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
-                async with session.get(url, headers=headers) as response:
-                    status = response.status
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
+                session.get(url, headers=headers) as response,
+            ):
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
             raise ConfigError("DISCORD_API_URL", f"cannot reach Discord at {settings.discord_api_url} "
                                                  f"({type(error).__name__})") from None
         if status == 401:
@@ -118,7 +120,7 @@ class DiscordAdapter:
             await self.delivery.settle(STOP_TIMEOUT / 2)
         try:
             await asyncio.wait_for(self.client.close(), STOP_TIMEOUT)
-        except (asyncio.TimeoutError, Exception):
+        except (TimeoutError, Exception):
             log.warning("Discord client did not close cleanly", exc_info=True)
         if self._task is not None and not self._task.done():
             self._task.cancel()

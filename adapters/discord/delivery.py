@@ -12,17 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
 
-from bot.ports import DeliveryError, Sent
 from adapters.discord import limits
 from adapters.discord.render import NUMBER_EMOJI, Piece, render
 from adapters.discord.views import SuggestForm, answer_view, command_view
 from bot.events import Kind, Outgoing
 from bot.models import Place
+from bot.ports import DeliveryError, Sent
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def archive_minutes(deadline: datetime | None) -> int:
     """The shortest auto-archive that keeps a quiet thread open past the reveal (by an hour, for late readers)."""
     if deadline is None:
         return 1440
-    minutes = (deadline - datetime.now(timezone.utc)).total_seconds() / 60 + 60
+    minutes = (deadline - datetime.now(UTC)).total_seconds() / 60 + 60
     return next((m for m in ARCHIVE_MINUTES if m >= minutes), ARCHIVE_MINUTES[-1])
 
 
@@ -144,7 +144,7 @@ class Delivery:
         try:
             posted = await self.channel(place).send(**kwargs)
         except discord.HTTPException as error:
-            raise refusal(error, place.channel) or error
+            raise refusal(error, place.channel) or error  # noqa: B904 (the original stays its __context__)
         # The question is out; its reactions and thread follow in the background, so that under Discord's
         # rate limit every channel sees its question before any channel gets its extras. A thread started
         # from a message has the message's id; if it never opens, the reveal replies under the post instead.
@@ -208,7 +208,7 @@ class Delivery:
             log.info("round post %s is gone; nothing to mark closed", message.edit_of)
             return None
         except discord.HTTPException as error:
-            raise refusal(error, message.place.channel) or error
+            raise refusal(error, message.place.channel) or error  # noqa: B904 (as above)
         return Sent(message.edit_of)
 
     # ---- replies and posts ------------------------------------------------------------------------
@@ -242,7 +242,7 @@ class Delivery:
                 posted = await channel.send(**kwargs)
             except discord.HTTPException as error:
                 problem = refusal(error, message.place.channel) if raising else None
-                raise problem or error
+                raise problem or error  # noqa: B904 (as above)
             first = first or posted
         return Sent(str(first.id)) if first else None
 

@@ -19,7 +19,6 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
-from bot.ports import Hub, Sent
 from adapters.slack import render
 from adapters.slack.client import Directory, Installation, Workspaces, error_code, web_client
 from adapters.slack.dedupe import RecentEvents
@@ -32,6 +31,7 @@ from bot.config import ConfigError, Settings
 from bot.events import Inbound, Outgoing
 from bot.metrics import Metrics
 from bot.models import Member, Place
+from bot.ports import Hub, Sent
 from bot.store import Store
 from bot.texts import name_of
 
@@ -109,7 +109,8 @@ class SlackAdapter:
         if self.settings.slack_app_token:
             # slack_sdk's Socket Mode client would retry a refused app token forever; ask once first.
             client = web_client(None, self.settings.slack_api_url)
-            await self._checked("SLACK_APP_TOKEN", client.apps_connections_open(app_token=self.settings.slack_app_token))
+            await self._checked("SLACK_APP_TOKEN",
+                                client.apps_connections_open(app_token=self.settings.slack_app_token))
         return installed
 
     async def _checked(self, setting: str, call: Awaitable[T]) -> T:
@@ -117,7 +118,7 @@ class SlackAdapter:
             return await call
         except SlackApiError as error:
             raise ConfigError(setting, f"Slack refused the token ({error_code(error)})") from None
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
             raise ConfigError("SLACK_API_URL", f"cannot reach Slack's Web API at {self.settings.slack_api_url} "
                                                f"({type(error).__name__})") from None
 

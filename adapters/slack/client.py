@@ -77,7 +77,8 @@ class Workspaces:
         if not self._token:
             raise RuntimeError("no SLACK_BOT_TOKEN to connect with")
         reply = await web_client(self._token, self.api_url).auth_test()
-        found = Installation(reply["team_id"], self._token, reply["user_id"], reply.get("bot_id"), reply.get("user") or "studybot")
+        found = Installation(reply["team_id"], self._token, reply["user_id"], reply.get("bot_id"),
+                             reply.get("user") or "studybot")
         self._installations[found.team_id] = found
         return found
 

@@ -11,7 +11,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class EventLedger(Protocol):
 
 class RecentEvents:
     def __init__(self, clock: Callable[[], float] = time.monotonic, ledger: EventLedger | None = None,
-                 wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.clock = clock
         self.ledger = ledger
         self.wall_clock = wall_clock
@@ -65,7 +65,7 @@ class RecentEvents:
 
     def _forget_old(self, now: float) -> None:
         while self._seen:
-            oldest, seen_at = next(iter(self._seen.items()))
+            _oldest, seen_at = next(iter(self._seen.items()))
             if now - seen_at < KEEP_SECONDS and len(self._seen) < KEEP_AT_MOST:
                 break
             self._seen.popitem(last=False)

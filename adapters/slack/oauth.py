@@ -21,13 +21,14 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.oauth.installation_store import Bot, Installation as SlackInstallation
+from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.installation_store import Installation as SlackInstallation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
@@ -47,7 +48,7 @@ Now = Callable[[], datetime]
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class DatabaseInstallations(AsyncInstallationStore):
@@ -172,7 +173,7 @@ class SignedStates(AsyncOAuthStateStore):
         left = int(expiry) - self.clock()
         if left <= 0:
             return False
-        now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        now = datetime.fromtimestamp(self.clock(), UTC)
         return self.store.claim(f"slack-oauth-state:{nonce}", self.holder, now, left + 60)  # once, on any replica
 
 

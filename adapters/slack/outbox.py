@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.ports import DeliveryError, Sent
 from adapters.slack import render
 from adapters.slack.client import ROUND_WAITS, Workspaces, delivery_error, error_code, invite_hint
 from adapters.slack.ids import CHOICE_REACTIONS, message_id, split_message_id
 from bot.events import Kind, Outgoing
 from bot.outcomes import FileScopeMissing, FileSentDirectly
+from bot.ports import DeliveryError, Sent
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,9 @@ class Outbox:
         if m.file is not None:
             return await self._hand_file(m, reply)
         page_list = render.message_pages(m)
-        if reply is not None and reply.user_id == m.to.user_id and reply.response_url:
-            if await self._respond(reply.response_url, m, page_list):
-                return None
+        if (reply is not None and reply.user_id == m.to.user_id and reply.response_url
+                and await self._respond(reply.response_url, m, page_list)):
+            return None
         if not m.place.channel or m.place.channel.startswith("D"):
             await self._direct(m)
             return None

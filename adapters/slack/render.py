@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from adapters.slack.ids import CHOICE_REACTIONS, SUGGEST_VIEW, WRITTEN_VIEW, command_action, pick_action, write_action
 from bot.events import Kind, Outgoing
@@ -61,7 +62,7 @@ def plain(text: str, limit: int) -> str:
 
 def slack_date(moment: datetime) -> str:
     """Slack shows this in each reader's own timezone; the part after | is for clients that cannot."""
-    fallback = moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
@@ -141,7 +142,7 @@ def fit(body: list[Block], tail: list[Block], limit: int = MAX_BLOCKS) -> list[B
     """One message: the tail (how to answer, buttons) always kept, the body shortened if it must be."""
     room = limit - len(tail)
     if len(body) > room:
-        body = body[: room - 1] + [context("_(shortened: too long for one Slack message)_")]
+        body = [*body[:room - 1], context("_(shortened: too long for one Slack message)_")]
     return body + tail
 
 
@@ -230,8 +231,8 @@ def fallback(m: Outgoing) -> str:
 
 
 def home_view(name: str, stats: str, board: str) -> dict:
-    blocks = [header(f"Your record, {name}")] + sections(stats) + [{"type": "divider"}]
-    blocks += [header("This week's leaderboard")] + sections(board)
+    blocks = [header(f"Your record, {name}"), *sections(stats), {"type": "divider"}]
+    blocks += [header("This week's leaderboard"), *sections(board)]
     tail = [context("`/quiz` for a question now · `/quiz leaderboard all` for all time · `/quiz help` for the rest")]
     return {"type": "home", "blocks": fit(blocks, tail, MAX_HOME_BLOCKS)}
 
@@ -294,7 +295,8 @@ def written_modal(round_id: int, response_url: str | None, channel: str | None) 
                 "type": "input",
                 "block_id": "answer",
                 "label": {"type": "plain_text", "text": "Answer in your own words"},
-                "hint": {"type": "plain_text", "text": "Graded against the question's key points. Your first answer counts."},
+                "hint": {"type": "plain_text",
+                         "text": "Graded against the question's key points. Your first answer counts."},
                 "element": {"type": "plain_text_input", "action_id": "answer", "multiline": True,
                             "max_length": MODAL_INPUT_LIMIT},
             }

@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from discord_rig import CHANNEL, GUILD, Bot, Clock
+from discord_standin import DiscordStandIn
 
 from adapters.discord import DiscordAdapter
 from bot.config import DEFAULT_QUESTIONS, Settings
@@ -14,8 +16,7 @@ from bot.models import Bank
 from bot.questions import load_bank
 from bot.runtime import build_runtime
 from bot.store import Store
-from discord_rig import CHANNEL, GUILD, Bot, Clock
-from discord_standin import DiscordStandIn
+
 
 @pytest.fixture(scope="session")
 def bank() -> Bank:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from adapters.discord import DiscordAdapter
 from bot.engine import QuizEngine
+from bot.models import Round
 from bot.router import Router
 from bot.scheduler import QuizScheduler
-from bot.models import Round
 from bot.store import Store
 
 GUILD = "1100000000000000001"
@@ -20,7 +20,7 @@ class Clock:
     """The engine's clock, moved by the test (reveals are due when the test says so)."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.now = datetime.now(UTC).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now

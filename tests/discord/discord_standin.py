@@ -23,7 +23,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -47,7 +47,7 @@ def as_json(payload: Any, status: int = 200) -> web.Response:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def shard_of(guild_id: str, count: int) -> int:
@@ -264,7 +264,8 @@ class DiscordStandIn:
         body, files = await self._body(request)
         call = Call(request.method, path, dict(request.query), body, files=files)
         self.calls.append(call)
-        if request.headers.get("Authorization") != f"Bot {self.token}" and not path.startswith(("/webhooks/", "/interactions/")):
+        if (request.headers.get("Authorization") != f"Bot {self.token}"
+                and not path.startswith(("/webhooks/", "/interactions/"))):
             call.status = 401
             return as_json({"message": "401: Unauthorized", "code": 0}, status=401)
         for method, pattern, handler in self._routes():
@@ -305,7 +306,8 @@ class DiscordStandIn:
             ("GET", rf"/channels/{ident.format('channel')}", self._get_channel),
             ("POST", rf"/channels/{ident.format('channel')}/messages", self._create_message),
             ("PATCH", rf"/channels/{ident.format('channel')}/messages/{ident.format('message')}", self._edit_message),
-            ("PUT", rf"/channels/{ident.format('channel')}/messages/{ident.format('message')}/reactions/(?P<emoji>[^/]+)/@me",
+            ("PUT",
+             rf"/channels/{ident.format('channel')}/messages/{ident.format('message')}/reactions/(?P<emoji>[^/]+)/@me",
              self._add_reaction),
             ("POST", rf"/channels/{ident.format('channel')}/messages/{ident.format('message')}/threads",
              self._start_thread),
@@ -354,7 +356,8 @@ class DiscordStandIn:
             "id": self.new_id(), "type": 0 if not body.get("message_reference") else 19, "channel_id": channel_id,
             "author": self.bot_user, "content": body.get("content") or "", "timestamp": now_iso(),
             "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
-            "attachments": [], "embeds": body.get("embeds") or [], "pinned": False, "flags": flags | body.get("flags", 0),
+            "attachments": [], "embeds": body.get("embeds") or [], "pinned": False,
+            "flags": flags | body.get("flags", 0),
             "components": body.get("components") or [],
         }
         if body.get("message_reference"):
@@ -499,7 +502,8 @@ class DiscordStandIn:
         await self.dispatch("INTERACTION_CREATE", event)
         return event["token"]
 
-    async def click(self, message: dict, custom_id: str, user: dict | None = None, channel_id: str | None = None) -> str:
+    async def click(self, message: dict, custom_id: str, user: dict | None = None,
+                    channel_id: str | None = None) -> str:
         """A button click on a message the bot sent (its components as sent)."""
         channel_id = channel_id or message["channel_id"]
         guild_id = self.channels.get(channel_id, {}).get("guild_id") or next(iter(self.guilds))
@@ -521,7 +525,8 @@ class DiscordStandIn:
                     user_id: str | None = None) -> None:
         event = sample("message_reaction_add")
         event.update(message_id=message_id, channel_id=channel_id, emoji={"id": None, "name": emoji},
-                     guild_id=self.channels[channel_id]["guild_id"] if channel_id in self.channels else next(iter(self.guilds)))
+                     guild_id=(self.channels[channel_id]["guild_id"] if channel_id in self.channels
+                               else next(iter(self.guilds))))
         if user is None:  # a member who left: no member object
             event.pop("member")
             event["user_id"] = user_id

@@ -75,7 +75,8 @@ async def test_setup_warns_when_the_chosen_channel_refuses_the_bot(start_bot, di
         {"name": "weekly", "type": 3, "value": "fri 16:00"}]}], CHANNEL, admin, resolved=resolved)
     replies = await discord_standin.wait_replies(token, 2)
     assert "Saved." in text_of(replies[0])
-    assert f"cannot post the daily question in <#{muted}>" in text_of(replies[1]) and "Send Messages" in text_of(replies[1])
+    assert f"cannot post the daily question in <#{muted}>" in text_of(replies[1])
+    assert "Send Messages" in text_of(replies[1])
     saved = bot.engine.settings_for("discord", GUILD)
     assert (saved.channel, saved.daily_at, saved.weekly_at) == (muted, "10:30", "fri 16:00")
 
@@ -129,7 +130,8 @@ async def test_deleted_posts_threads_and_channels_and_members_who_left_crash_not
     bot.clock.advance(hours=2)
     with caplog.at_level(logging.INFO):
         await bot.scheduler.safety_net()
-    [fallback] = [c for c in discord_standin.find("POST", rf"/channels/{CHANNEL}/messages") if c.body.get("message_reference")]
+    [fallback] = [c for c in discord_standin.find("POST", rf"/channels/{CHANNEL}/messages")
+                  if c.body.get("message_reference")]
     assert fallback.status == 200 and fallback.body["message_reference"]["fail_if_not_exists"] is False
     assert "Answer:" in text_of(fallback.body)
     assert discord_standin.find("PATCH", rf"/channels/{CHANNEL}/messages/{rnd.message_id}")[0].status == 404
@@ -188,5 +190,6 @@ async def test_odd_and_huge_written_answers_lose_nothing_and_mention_nobody(star
     [reveal] = discord_standin.find("POST", rf"/channels/{rnd.thread_id}/messages")
     assert "@everyone" not in text_of(reveal.body).replace("@\u200beveryone", "")
     for call in discord_standin.calls:
-        if call.method in ("POST", "PATCH") and isinstance(call.body, dict) and ("embeds" in call.body or "content" in call.body):
+        if (call.method in ("POST", "PATCH") and isinstance(call.body, dict)
+                and ("embeds" in call.body or "content" in call.body)):
             assert call.body.get("allowed_mentions") == {"parse": []}, call.path

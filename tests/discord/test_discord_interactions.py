@@ -44,7 +44,8 @@ async def test_quiz_advanced_is_private_with_buttons_and_feedback_comes_at_once(
 
     # Personal rounds never reach the leaderboard; a second click is refused politely.
     assert bot.store.standings("discord", GUILD, None, 10) == []
-    again = await discord_standin.click(sent, f"studybot:pick:{rnd.id}:{question.correct}", user=ada, channel_id=CHANNEL)
+    again = await discord_standin.click(sent, f"studybot:pick:{rnd.id}:{question.correct}", user=ada,
+                                        channel_id=CHANNEL)
     [refused] = await discord_standin.wait_replies(again)
     assert "already answered" in text_of(refused)
 

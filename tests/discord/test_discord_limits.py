@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from discord_rig import CHANNEL, GUILD, text_of
 from hypothesis import given, settings
@@ -68,7 +68,7 @@ def test_a_word_longer_than_the_limit_is_cut_with_a_marker():
 
 
 def test_a_round_post_always_fits_one_message_with_its_deadline():
-    deadline = datetime.now(timezone.utc) + timedelta(hours=8)
+    deadline = datetime.now(UTC) + timedelta(hours=8)
     text = "Which is right? " + "very long question " * 400
     [piece] = render(Outgoing(Kind.ROUND, PLACE, text, title="Question of the day · basic · X" * 20,
                               choices=("a", "b", "c", "d"), round_id=1, deadline=deadline))
@@ -92,7 +92,8 @@ async def test_long_messages_reach_discord_within_the_limits(bot, discord_standi
     assert len(posts) >= 2
     for call in posts:
         embeds = call.body["embeds"]
-        assert len(embeds) <= 10 and sum(len(e.get("title", "")) + len(e.get("description", "")) for e in embeds) <= 6000
+        assert len(embeds) <= 10
+        assert sum(len(e.get("title", "")) + len(e.get("description", "")) for e in embeds) <= 6000
         assert all(len(e["description"]) <= 4096 for e in embeds)
     assert _words("\n".join(text_of(c.body) for c in posts).replace("Leaderboard · week of 2026-11-16", "")) == \
         _words(_long_answer())

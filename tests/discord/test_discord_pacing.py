@@ -7,6 +7,7 @@ fake clock checks exactly that, whatever the machine's load.
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import discord
 
@@ -46,7 +47,7 @@ async def test_requests_are_spaced_and_keep_their_order():
     await asyncio.gather(*(http.request(route) for route in routes))
     assert [channel for channel, _ in http.seen] == list(range(40))  # arrival order
     times = [t for _, t in http.seen]
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 1 / 200 - 1e-9  # no request before its slot
     assert times[-1] - times[0] >= 39 / 200 - 1e-9
     window = max(sum(1 for t in times if start <= t < start + 0.1 - 1e-9) for start in times)

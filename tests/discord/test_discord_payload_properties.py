@@ -7,18 +7,18 @@ import random
 import tempfile
 from pathlib import Path
 
+from discord_rig import CHANNEL, GUILD, Clock
+from discord_standin import DiscordStandIn, sample
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.discord import DiscordAdapter
 from bot.config import DEFAULT_QUESTIONS, Settings
-from bot.runtime import build_engine
 from bot.models import Place
 from bot.questions import load_bank
 from bot.router import Router
+from bot.runtime import build_engine
 from bot.store import Store
-from discord_rig import CHANNEL, GUILD, Clock
-from discord_standin import DiscordStandIn, sample
 from tests.payload_fuzz import mangled
 
 BANK = load_bank(DEFAULT_QUESTIONS)

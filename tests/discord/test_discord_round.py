@@ -1,4 +1,5 @@
-"""A daily round on Discord, end to end: post, seeded reactions, answers by reaction, thread and form, reveal, points."""
+"""A daily round on Discord, end to end: post, seeded reactions, answers by reaction, thread and form, reveal,
+points."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ async def test_daily_round_with_three_members(start_bot, discord_standin):
     assert standings["Linus"] > 0  # the model answer makes every key point
 
     # Late answers do not count.
-    await discord_standin.react(post_id, CHANNEL, KEYCAPS[right - 1], discord_standin.member("1300000000000000004", "Late"))
+    await discord_standin.react(post_id, CHANNEL, KEYCAPS[right - 1],
+                                discord_standin.member("1300000000000000004", "Late"))
     await discord_standin.say_in_thread(post_id, "late words", discord_standin.member("1300000000000000004", "Late"))
     token = await discord_standin.submit_form(f"studybot:answer:{rnd.id}", "late", CHANNEL, user=ada)
     [late] = await discord_standin.wait_replies(token)
@@ -180,7 +182,8 @@ async def test_without_reactions_or_threads_allowed_the_round_still_runs_and_adm
 
     bot.clock.advance(hours=2)
     await bot.scheduler.safety_net()
-    [reveal] = [c for c in discord_standin.find("POST", rf"/channels/{CHANNEL}/messages") if c.body.get("message_reference")]
+    [reveal] = [c for c in discord_standin.find("POST", rf"/channels/{CHANNEL}/messages")
+                if c.body.get("message_reference")]
     assert str(reveal.body["message_reference"]["message_id"]) == rnd.message_id and "Answer:" in text_of(reveal.body)
 
 

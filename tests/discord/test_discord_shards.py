@@ -12,6 +12,8 @@ import random
 from dataclasses import replace
 
 import pytest
+from discord_rig import Clock, text_of
+from discord_standin import DiscordStandIn, shard_of
 
 from adapters.discord import DiscordAdapter
 from bot.config import ConfigError, Settings, load_settings
@@ -19,8 +21,6 @@ from bot.events import Kind
 from bot.models import ChannelSettings
 from bot.runtime import build_runtime
 from bot.store import Store
-from discord_rig import Clock, text_of
-from discord_standin import DiscordStandIn, shard_of
 
 COUNT = 4
 # One server per shard: a server's shard is (id >> 22) % 4.

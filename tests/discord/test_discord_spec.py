@@ -71,7 +71,8 @@ async def test_rest_calls_match_discords_openapi_description(start_bot, discord_
         if call.body is not None and schema is None:
             problems.append(f"{call.method} {operation.template}: a body where none is documented")
         elif call.body is not None:
-            found = [f"{call.method} {operation.template}: undocumented {p}" for p in spec.problems(call.body, schema, "body")]
+            found = [f"{call.method} {operation.template}: undocumented {p}"
+                     for p in spec.problems(call.body, schema, "body")]
             problems += [p for p in found if not any(known.fullmatch(p) for known in LIBRARY_KEYS)]
         if call.status >= 400:
             problems.append(f"{call.method} {call.path}: the stand-in refused it ({call.status})")

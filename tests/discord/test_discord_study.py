@@ -95,7 +95,8 @@ async def test_a_mock_goes_on_after_a_restart_on_discord(start_bot, discord_stan
 
 async def test_topic_autocomplete_offers_the_banks_topics(bot, discord_standin):
     ada = discord_standin.member(*ADA)
-    typing = [{"name": "topic", "type": 1, "options": [{"name": "topic", "type": 3, "value": "tokeni", "focused": True}]}]
+    typing = [{"name": "topic", "type": 1,
+               "options": [{"name": "topic", "type": 3, "value": "tokeni", "focused": True}]}]
     [offered] = await discord_standin.wait_replies(await discord_standin.autocomplete(typing, CHANNEL, ada))
     assert offered["callback_type"] == 8
     names = [c["value"] for c in offered["choices"]]

@@ -87,7 +87,8 @@ async def test_suggest_modal_a_broken_field_comes_back_then_an_admin_approves(bo
     assert modal["callback_type"] == 9 and modal["title"] == "Suggest a question"
     assert modal["custom_id"].startswith("studybot:suggest:") and modal["custom_id"].endswith(":0")
     fields = [label["component"]["custom_id"] for label in modal["components"]]
-    assert fields == ["question", "choices", "correct", "answer", "key_points"]  # at most 5: level and topic are options
+    # at most 5: level and topic are options
+    assert fields == ["question", "choices", "correct", "answer", "key_points"]
     assert all(len(label["label"]) <= 45 for label in modal["components"])
 
     broken = {**GOOD, "choices": "Only one choice", "correct": "2"}
@@ -157,7 +158,7 @@ async def test_season_reminder_and_role_ping_on_the_daily_post(start_bot, discor
     assert len(discord_standin.find("POST", rf"/channels/{rnd.thread_id}/messages")) == 1  # once
 
     await bot.engine.rounds.reveal_async(rnd.id)
-    [post_round] = await ask(discord_standin, sub("post"), boss)  # /quiz post does not ping
+    [_post_round] = await ask(discord_standin, sub("post"), boss)  # /quiz post does not ping
     posts = discord_standin.find("POST", rf"/channels/{CHANNEL}/messages")
     assert "content" not in posts[-1].body or not posts[-1].body["content"]
     [board] = await ask(discord_standin, sub("leaderboard", scope="season"), ada)

@@ -45,7 +45,8 @@ def test_an_unknown_subcommand_is_read_from_the_raw_payload():
 
 
 def test_levels_that_cannot_be_subcommands_are_skipped():
-    assert usable_levels(("Basic", "help", "two words", "x" * 33, "prompt-engineering")) == ["basic", "prompt-engineering"]
+    levels = ("Basic", "help", "two words", "x" * 33, "prompt-engineering")
+    assert usable_levels(levels) == ["basic", "prompt-engineering"]
     assert len(usable_levels(tuple(f"level{i}" for i in range(40)))) == MAX_SUBCOMMANDS - len(FIXED)
     assert len(FIXED) + 6 <= MAX_SUBCOMMANDS  # the shipped bank's six levels all fit beside the fixed subcommands
 

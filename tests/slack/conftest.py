@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from slack_fake import FakeSlack
 from slack_rig import start_bot
 

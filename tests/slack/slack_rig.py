@@ -8,26 +8,24 @@ import json
 import random
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 import aiohttp
+import slack_payloads as payloads
+from slack_fake import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import SlackAdapter
 from bot.config import Settings
-from bot.models import Bank
+from bot.engine import QuizEngine
+from bot.models import Bank, Round
 from bot.questions import load_bank
 from bot.router import Router
-from bot.scheduler import QuizScheduler
-from bot.models import Round
-from bot.engine import QuizEngine
 from bot.runtime import build_runtime
+from bot.scheduler import QuizScheduler
 from bot.store import Store
-
-import slack_payloads as payloads
-from slack_fake import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack
 
 REPO = Path(__file__).resolve().parents[2]
 CHANNEL = "C0STUDY"
@@ -43,7 +41,7 @@ class Clock:
     """The engine's clock, moved by the tests (Slack's request timestamps stay on real time)."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.now = datetime.now(UTC).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now

@@ -34,7 +34,7 @@ async def test_a_retried_event_is_processed_once(bot, fake):
 
 
 async def test_bad_signatures_get_401_and_change_nothing(bot, fake):
-    rnd, ts, question = await _open_round(bot)
+    rnd, ts, _question = await _open_round(bot)
     calls_before = len(fake.calls)
     body = json.dumps(payloads.reaction_added("U0ADA", "one", CHANNEL, ts))
     forged = sign(body, secret="not-the-secret")
@@ -104,7 +104,7 @@ async def test_ratelimited_calls_wait_for_retry_after(bot, fake):
 
 
 async def test_reactions_elsewhere_edits_bots_deletions_and_archives_are_ignored(bot, fake):
-    rnd, ts, question = await _open_round(bot)
+    rnd, ts, _question = await _open_round(bot)
     posted = len(fake.to("chat.postMessage"))
     ignored = [
         payloads.reaction_added("U0ADA", "one", CHANNEL, "1111111111.000001"),  # not a round post
@@ -118,7 +118,7 @@ async def test_reactions_elsewhere_edits_bots_deletions_and_archives_are_ignored
     ]
     top_level = payloads.thread_reply("U0ADA", "top-level chatter", CHANNEL, ts)
     top_level["event"]["thread_ts"] = top_level["event"]["ts"]  # a thread's root, not a reply
-    for body in ignored + [top_level]:
+    for body in [*ignored, top_level]:
         assert (await bot.event(body)).status == 200
     assert bot.answers(rnd.id) == {}
     assert not fake.to("chat.postEphemeral") and len(fake.to("chat.postMessage")) == posted
@@ -159,7 +159,7 @@ async def test_malformed_payloads_are_answered_without_harm(bot, fake):
 
 
 async def test_unknown_members_and_dms_are_handled(bot, fake):
-    rnd, ts, question = await _open_round(bot)
+    rnd, ts, _question = await _open_round(bot)
     await bot.event(payloads.reaction_added("U0GUEST", CHOICE_REACTIONS[0], CHANNEL, ts))  # users.info: not found
     assert bot.answers(rnd.id)["U0GUEST"].name == "U0GUEST"
     _, key = await bot.command("advanced", channel="D0ADA")

@@ -7,10 +7,10 @@ from slack_fake import BOT_TOKEN, TEAM
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.ports import DeliveryError
 from adapters.slack import client as slack_client
 from adapters.slack.client import Directory, Workspaces, delivery_error
 from adapters.slack.dedupe import KEEP_SECONDS, RecentEvents
+from bot.ports import DeliveryError
 
 
 def _refusal(code: str, **extra) -> SlackApiError:

@@ -51,7 +51,7 @@ async def test_quiz_advanced_is_acked_at_once_then_asked_privately_with_buttons(
 
 
 async def test_on_demand_answer_in_own_words_through_the_form(bot, fake):
-    reply, key = await bot.command("basic", user="U0BRIAN")
+    _reply, _key = await bot.command("basic", user="U0BRIAN")
     rnd = bot.store.open_personal_round(Place("slack", TEAM, CHANNEL), "U0BRIAN")
     question = bank().get(rnd.question_id)
     await bot.interact(payloads.block_action("U0BRIAN", f"studybot:write:{rnd.id}", CHANNEL, "1.2",
@@ -69,11 +69,11 @@ async def test_on_demand_answer_in_own_words_through_the_form(bot, fake):
 
 
 async def test_admin_commands_follow_slack_admin_flags(bot, fake):
-    reply, key = await bot.command("post", user="U0ADA")
+    _reply, key = await bot.command("post", user="U0ADA")
     assert "is for admins" in fake.responses_to(key)[0]["text"]
     assert not fake.to("chat.postMessage")
 
-    reply, key = await bot.command("post basic", user="U0DANA")  # a workspace admin
+    _reply, key = await bot.command("post basic", user="U0DANA")  # a workspace admin
     [post] = fake.to("chat.postMessage")
     assert post.args["channel"] == CHANNEL and "basic" in post.args["blocks"][0]["text"]["text"]
     assert "Posted a new round" in fake.responses_to(key)[-1]["text"]
@@ -89,7 +89,7 @@ async def test_admin_commands_follow_slack_admin_flags(bot, fake):
 async def test_studybot_admins_setting_grants_admin_commands(tmp_path, fake):
     bot = await start_bot(tmp_path, fake, admins=frozenset({"U0BRIAN"}))
     try:
-        reply, key = await bot.command("post", user="U0BRIAN")
+        _reply, key = await bot.command("post", user="U0BRIAN")
         assert len(fake.to("chat.postMessage")) == 1
         assert "Posted a new round" in fake.responses_to(key)[-1]["text"]
     finally:
@@ -150,7 +150,7 @@ async def test_reminders_go_as_direct_messages(bot, fake):
 
 
 async def test_private_reply_without_a_live_response_url_falls_back_to_post_ephemeral(bot, fake):
-    reply, key = await bot.command("help", key="expired-1")  # the stand-in answers 404 expired_url
+    _reply, _key = await bot.command("help", key="expired-1")  # the stand-in answers 404 expired_url
     [ephemeral] = fake.to("chat.postEphemeral")
     assert ephemeral.args["user"] == "U0ADA" and ephemeral.args["channel"] == CHANNEL
     assert "/quiz leaderboard" in block_text(ephemeral.args["blocks"])

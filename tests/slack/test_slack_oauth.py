@@ -12,16 +12,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-import yaml
-
 import slack_payloads as payloads
+import yaml
+from slack_fake import CLIENT_ID, CLIENT_SECRET, FakeSlack
+from slack_rig import REPO, Clock, bank, settings_for_test, sign
+
 from adapters.slack import SlackAdapter
 from adapters.slack.oauth import SCOPES, SignedStates
 from bot.config import ConfigError, load_settings
 from bot.runtime import build_runtime
 from bot.store import Store
-from slack_fake import CLIENT_ID, CLIENT_SECRET, FakeSlack
-from slack_rig import REPO, Clock, bank, settings_for_test, sign
 
 STATE_SECRET = "a-long-random-state-secret-for-tests"
 TEAMS = {"T0AAAA": "C0AAAA", "T0BBBB": "C0BBBB"}  # workspace -> its quiz channel

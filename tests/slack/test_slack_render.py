@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -45,7 +45,7 @@ def test_markdown_subset_becomes_escaped_mrkdwn():
 
 
 def test_deadline_uses_slack_date_formatting():
-    moment = datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc)
+    moment = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
     assert render.slack_date(moment) == "<!date^1741080600^{date_short_pretty} at {time}|2025-03-04 09:30 UTC>"
 
 
@@ -78,7 +78,7 @@ def test_split_text_keeps_every_piece_within_the_limit(lines):
 def test_round_post_stays_one_message_however_long():
     message = Outgoing(Kind.ROUND, PLACE, "Why? " * 40_000, title="Question of the day · advanced · " + "x" * 300,
                        choices=("a", "b", "c", "d"), round_id=7, hidden_votes=True,
-                       deadline=datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc))
+                       deadline=datetime(2025, 3, 4, 9, 30, tzinfo=UTC))
     blocks = render.round_blocks(message)
     _check_limits(blocks)
     assert blocks[-1]["type"] == "actions" and blocks[-2]["type"] == "context"

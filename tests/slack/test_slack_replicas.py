@@ -1,7 +1,8 @@
 """Three `studybot run` processes on one database behind Slack's HTTP mode, two of them killed on the way.
 
 The replicas are real processes (`python -m bot run`), each with its own PORT, all on one database (a SQLite
-file in WAL mode, or a PostgreSQL database of the server the test session starts) and one Slack stand-in. One is SIGKILLed just before the daily time, the one that posted the round is SIGKILLed
+file in WAL mode, or a PostgreSQL database of the server the test session starts) and one Slack stand-in. One
+is SIGKILLed just before the daily time, the one that posted the round is SIGKILLed
 between the post and the reveal; members answer through whichever replica is up, and Slack retries an
 event to another replica. Then the posts, reveals and stored answers are counted: one post, one reveal,
 and every answer the bot confirmed stored once.
@@ -17,12 +18,11 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
-
 import slack_payloads as payloads
 from slack_fake import BOT_TOKEN, SIGNING_SECRET
 from slack_rig import CHANNEL, REPO, sign
@@ -116,15 +116,15 @@ async def test_three_replicas_two_killed_give_one_post_one_reveal_and_every_conf
     db = database
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     # The daily time: a few seconds after the replicas are up (they start in a few seconds; seconds allowed).
-    daily = (datetime.now(timezone.utc) + timedelta(seconds=14)).replace(microsecond=0)
+    daily = (datetime.now(UTC) + timedelta(seconds=14)).replace(microsecond=0)
     replicas = [Replica(f"r{n}", replica_env(db, fake.api_url, free_port(), daily.strftime("%H:%M:%S")),
                         tmp_path / f"r{n}.log") for n in range(3)]
     try:
         await asyncio.wait_for(_all_healthy(session, replicas), START_WAIT)
-        assert datetime.now(timezone.utc) < daily - timedelta(seconds=1.5), "the replicas took too long to start"
+        assert datetime.now(UTC) < daily - timedelta(seconds=1.5), "the replicas took too long to start"
 
         # One replica dies just before the daily time.
-        await asyncio.sleep((daily - timedelta(seconds=1) - datetime.now(timezone.utc)).total_seconds())
+        await asyncio.sleep((daily - timedelta(seconds=1) - datetime.now(UTC)).total_seconds())
         replicas[0].kill()
         alive = replicas[1:]
 
@@ -155,7 +155,7 @@ async def test_three_replicas_two_killed_give_one_post_one_reveal_and_every_conf
         # The replica that posted the round (and holds its reveal job) dies before the reveal.
         poster.kill()
         [(deadline,)] = query(db, "SELECT deadline FROM rounds WHERE id = ?", (round_id,))
-        assert datetime.fromisoformat(deadline) > datetime.now(timezone.utc), "killed after the deadline"
+        assert datetime.fromisoformat(deadline) > datetime.now(UTC), "killed after the deadline"
 
         # The last replica reveals it, once.
         await wait_for(lambda: _reveals(fake, ts), REVEAL_SECONDS + 20, "the reveal")

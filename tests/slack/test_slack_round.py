@@ -111,7 +111,7 @@ async def test_answer_button_opens_a_form_whose_answer_counts(bot, fake):
 
 
 async def test_hidden_votes_use_buttons_and_confirm_privately(bot, fake):
-    reply, key = await bot.command("setup hidden=on", user="U0DANA")
+    _reply, key = await bot.command("setup hidden=on", user="U0DANA")
     assert "Saved" in fake.responses_to(key)[-1]["text"]
     rnd = await bot.deliver_daily()
     assert not fake.to("reactions.add")  # buttons instead of seeded reactions

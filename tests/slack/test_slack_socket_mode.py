@@ -47,7 +47,8 @@ async def test_socket_mode_acks_envelopes_and_runs_the_same_listeners(tmp_path, 
             await fake.socket_envelopes.put({"envelope_id": envelope_id, "type": "events_api", "payload": event,
                                              "accepts_response_payload": False, "retry_attempt": attempt,
                                              "retry_reason": "timeout" if attempt else ""})
-            await _until(lambda: [a for a in fake.socket_acks if a["envelope_id"] == envelope_id])
+            await _until(lambda envelope_id=envelope_id: [a for a in fake.socket_acks
+                                                          if a["envelope_id"] == envelope_id])
             await bot.settle()
         assert bot.answers(rnd.id)["U0BRIAN"].choice == CHOICE_REACTIONS.index(correct) + 1
         assert len(fake.to("chat.postEphemeral")) == 1

@@ -56,7 +56,8 @@ async def _scenario(tmp_path: Path, fake: FakeSlack) -> None:
         correct = bank().get(rnd.question_id).correct
         await bot.event(payloads.reaction_added("U0ADA", CHOICE_REACTIONS[correct - 1], CHANNEL, ts))
         await bot.event(payloads.thread_reply("U0BRIAN", "parallel attention", CHANNEL, ts))
-        await bot.interact(payloads.block_action("U0CHEN", f"studybot:write:{rnd.id}", CHANNEL, ts, fake.response_url("w")))
+        await bot.interact(payloads.block_action("U0CHEN", f"studybot:write:{rnd.id}", CHANNEL, ts,
+                                                 fake.response_url("w")))
         await bot.interact(payloads.view_submission("U0CHEN", rnd.id, "my words", None, CHANNEL))
         await bot.command("advanced")
         bot.clock.advance(REVEAL_AFTER + 1)
