@@ -20,8 +20,9 @@ import pytest
 from aiohttp import web
 
 from bot.dashboard import mount_dashboard
+from bot.seasons import season_key
 from tests.conftest import member
-from tests.test_dashboard import TEAM, link, play
+from tests.test_dashboard import TEAM, link, play, seasons_on
 
 playwright_api = pytest.importorskip("playwright.async_api")
 CHROMIUM = os.environ.get("STUDYBOT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -33,7 +34,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 SHOTS = os.environ.get("STUDYBOT_SCREENSHOTS")
-PAGES = {"board": "", "board-all": "board?scope=all", "rounds": "rounds", "topics": "topics", "member": "member"}
+PAGES = {"board": "", "board-season": "board?scope=season", "board-all": "board?scope=all", "rounds": "rounds",
+         "topics": "topics", "member": "member"}
 
 NAMES = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra",
          "Barbara Liskov", "Donald Knuth", "Margaret Hamilton with a rather long display name"]
@@ -42,7 +44,9 @@ PEOPLE = [member(name) for name in NAMES]
 
 @pytest.fixture
 def team(engine, clock):
-    """Eleven channel rounds over three weeks; member i answers right when (round + i) % (i + 2) != 0."""
+    """Eleven channel rounds over three weeks, with monthly seasons on (November's and December's);
+    member i answers right when (round + i) % (i + 2) != 0."""
+    seasons_on(engine)
     for week in range(3):
         for day in range(4 if week < 2 else 3):
             picks = {who: "right" if (week * 4 + day + i) % (i + 2) else "wrong" for i, who in enumerate(PEOPLE)
@@ -134,6 +138,18 @@ async def test_pages_render_and_the_board_shows_the_right_names(team):
         assert names == expected and len(names) == len(PEOPLE)
         ranks = await page.locator("table.board tbody tr td:first-child").all_inner_texts()
         assert ranks[0] == "1"
+        # this season's board (December: the last rounds only), reached by its tab
+        season = season_key(team.clock(), "UTC", "monthly")
+        in_season = team.store.season_standings("console", "local", season, 50)
+        all_time = team.store.standings("console", "local", None, 50)
+        assert season == "2026-12" and in_season and sum(s.points for s in in_season) < sum(s.points for s in all_time)
+        await page.get_by_role("link", name="This season").click()
+        assert await page.locator("[aria-current=page]", has_text="This season").count() == 1
+        assert (await page.locator("table.board caption").inner_text()).startswith("Leaderboard, season December 2026")
+        names = await page.locator("table.board tbody th[scope=row]").all_inner_texts()
+        assert names == [s.name for s in in_season]
+        ranks = await page.locator("table.board tbody tr td:first-child").all_inner_texts()
+        assert ranks == [str(s.rank) for s in in_season]
         for key, path in PAGES.items():
             response = await page.goto(admin + path)
             assert response.status == 200, key
