@@ -147,7 +147,7 @@ class ConsoleAdapter:
             self.say("No question is open for you. Type `/quiz` for one, or `/quiz post` for a channel round.")
             return True
         if text.isdigit() and len(text) <= 3:
-            event = ChoiceMade(self.member, int(text), round_id=round_id)
+            event: ChoiceMade | WrittenAnswer = ChoiceMade(self.member, int(text), round_id=round_id)
         else:
             event = WrittenAnswer(self.member, line, round_id=round_id)
         await self._run(event)

@@ -130,9 +130,10 @@ async def test_the_board_ranks_the_right_names_and_escapes_them(played):
         html = await response.text()
         assert response.status == 200
         assert "<script>alert" not in html and "&lt;script&gt;" in html
-        rows = re.findall(r'<td class="num">(\d+)</td>\s*<th scope="row"><a href="member\?id=([^"]+)">([^<]+)</a>', html)
-        assert [(rank, name) for rank, _, name in rows] == [("1", "alice"), ("2", "Carol &lt;script&gt;alert(1)&lt;/script&gt;"),
-                                                          ("3", "bob")]
+        rows = re.findall(r'<td class="num">(\d+)</td>\s*<th scope="row"><a href="member\?id=([^"]+)">([^<]+)</a>',
+                          html)
+        assert [(rank, name) for rank, _, name in rows] == [
+            ("1", "alice"), ("2", "Carol &lt;script&gt;alert(1)&lt;/script&gt;"), ("3", "bob")]
         assert "Leaderboard, week of 2026-11-23: 3 members" in visible(html)
         for header in ("Rank", "Member", "Points"):
             assert '<th scope="col"' in html and header in html

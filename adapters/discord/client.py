@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import discord
@@ -114,7 +114,7 @@ class StudyClient(discord.AutoShardedClient):
     def __init__(self, sink: EventSink, levels: tuple[str, ...], guild_id: int | None, message_content: bool,
                  guild_ready_timeout: float = 0.5, shards: tuple[tuple[int, ...], int] | None = None,
                  identify_spacing: float = IDENTIFY_SPACING) -> None:
-        shard_options = {"shard_ids": list(shards[0]), "shard_count": shards[1]} if shards else {}
+        shard_options: dict[str, Any] = {"shard_ids": list(shards[0]), "shard_count": shards[1]} if shards else {}
         super().__init__(intents=intents(message_content), allowed_mentions=discord.AllowedMentions.none(),
                          max_messages=None, chunk_guilds_at_startup=False, guild_ready_timeout=guild_ready_timeout,
                          **shard_options)
@@ -166,7 +166,7 @@ class StudyClient(discord.AutoShardedClient):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is not discord.InteractionType.modal_submit:
             return  # commands go through the tree, buttons through their dynamic items
-        data = interaction.data or {}
+        data: Mapping[str, Any] = interaction.data or {}
         suggestion = custom_ids.form_suggestion(str(data.get("custom_id", "")))
         if suggestion is not None:  # the /quiz suggest form
             values = form_values(list(data.get("components") or []))

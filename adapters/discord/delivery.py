@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import discord
 
@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 NEEDED = ("View Channel, Send Messages, Embed Links, Add Reactions, Read Message History, "
           "Create Public Threads and Send Messages in Threads")
-ARCHIVE_MINUTES = (60, 1440, 4320, 10080)  # the thread auto-archive durations Discord accepts
+ArchiveMinutes = Literal[60, 1440, 4320, 10080]
+ARCHIVE_MINUTES: tuple[ArchiveMinutes, ...] = (60, 1440, 4320, 10080)  # the auto-archive durations Discord accepts
 
 Report = Callable[[str, str], None]  # (workspace, problem) -> shown to that server's admins
 
@@ -88,7 +89,7 @@ def refusal(error: discord.HTTPException, channel: str) -> DeliveryError | None:
     return None
 
 
-def archive_minutes(deadline: datetime | None) -> int:
+def archive_minutes(deadline: datetime | None) -> ArchiveMinutes:
     """The shortest auto-archive that keeps a quiet thread open past the reveal (by an hour, for late readers)."""
     if deadline is None:
         return 1440

@@ -42,7 +42,7 @@ class PickButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_ids.
         self.choice = choice
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> PickButton:
         return cls(int(match["round"]), int(match["choice"]))
 
@@ -57,7 +57,7 @@ class WriteButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_ids
         self.round_id = round_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> WriteButton:
         return cls(int(match["round"]))
 
@@ -75,7 +75,7 @@ class CommandButton(discord.ui.DynamicItem[discord.ui.Button], template=custom_i
         self.command = command
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> CommandButton:
         return cls(match["command"])
 
@@ -114,8 +114,8 @@ class SuggestForm(discord.ui.Modal):
                          timeout=FORM_TIMEOUT)
         for field, style in SUGGEST_MODAL_FIELDS:
             value = form.value(field)[: limit[field]] or None
-            text = discord.ui.TextInput(custom_id=field, style=style, required=False, max_length=limit[field],
-                                        default=value)
+            text: discord.ui.TextInput[Any] = discord.ui.TextInput(
+                custom_id=field, style=style, required=False, max_length=limit[field], default=value)
             self.add_item(discord.ui.Label(text=suggest_label(field)[:45],
                                            description=suggest_hint(field, form.levels)[:100], component=text))
 
@@ -147,9 +147,9 @@ class AnswerForm(discord.ui.Modal):
 
     def __init__(self, round_id: int) -> None:
         super().__init__(title=FORM_TITLE, custom_id=custom_ids.answer_form(round_id), timeout=FORM_TIMEOUT)
-        self.answer = discord.ui.TextInput(custom_id=custom_ids.ANSWER_FIELD, style=discord.TextStyle.paragraph,
-                                           min_length=1, max_length=MAX_WRITTEN,
-                                           placeholder="Explain it as you would in an interview.")
+        self.answer: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            custom_id=custom_ids.ANSWER_FIELD, style=discord.TextStyle.paragraph, min_length=1, max_length=MAX_WRITTEN,
+            placeholder="Explain it as you would in an interview.")
         self.add_item(discord.ui.Label(text="Your answer", component=self.answer))
 
 

@@ -22,6 +22,7 @@ from adapters.slack.ids import SUGGEST_VIEW, WRITTEN_VIEW
 from adapters.slack.outbox import ReplyTo
 from bot.events import ChoiceMade, CommandInvoked, Kind, SuggestionSubmitted
 from bot.models import Member, Place
+from bot.outcomes import SuggestForm
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter
@@ -115,7 +116,8 @@ def register(app: AsyncApp, adapter: SlackAdapter) -> None:
             event = SuggestionSubmitted(member, Place(translate.PLATFORM, team, sent.channel or ""), sent.values,
                                         sent.draft, sent.editing, profile.is_admin)
             messages = await adapter.hub.handle(event)
-            form = next((m for m in messages if m.kind is Kind.FORM and m.outcome.errors), None)
+            form = next((m for m in messages
+                         if m.kind is Kind.FORM and isinstance(m.outcome, SuggestForm) and m.outcome.errors), None)
             if form is not None:
                 await ack(response_action="errors", errors=render.suggest_errors(form.outcome))
                 return
@@ -174,7 +176,7 @@ def register(app: AsyncApp, adapter: SlackAdapter) -> None:
     @app.event("tokens_revoked")
     async def revoked(body: dict, event: dict):
         async with adapter.working("tokens_revoked"):
-            tokens = event.get("tokens") if isinstance(event.get("tokens"), dict) else {}
+            tokens = translate.mapping(event.get("tokens"))
             if tokens.get("bot"):  # the bot's token: nothing can be posted there any more (user tokens: none used)
                 adapter.uninstalled(translate.team_of(body))
 

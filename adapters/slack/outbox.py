@@ -61,15 +61,19 @@ class Outbox:
         """`reply`: the interaction being answered, if any (its member's private messages go to its response_url)."""
         try:
             if m.kind is Kind.REMINDER and m.to is not None:
-                return await self._direct(m)
+                await self._direct(m)
+                return None
             if m.kind is Kind.FORM and m.to is not None:
-                return await self._form(m, reply)
+                await self._form(m, reply)
+                return None
             if m.to is not None:
-                return await self._private(m, reply)
+                await self._private(m, reply)
+                return None
             if m.kind is Kind.ROUND:
                 return await self._post_round(m)
             if m.kind is Kind.CLOSED:
-                return await self._close(m)
+                await self._close(m)
+                return None
             return await self._post(m)
         except SlackApiError as error:
             raise await self._refused(error, m, reply) from None

@@ -27,6 +27,15 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """A payload's object field, or {} when it is missing or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
+def _string(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def unescape(text: str) -> str:
     """Slack sends &, <, > escaped in message text; grading wants the characters."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -66,7 +75,7 @@ def slash_command(body: dict) -> SlashCommand | None:
     user, team, channel = _text(body.get("user_id")), _text(body.get("team_id")), _text(body.get("channel_id"))
     if not (user and team and channel):
         return None
-    text = body.get("text") if isinstance(body.get("text"), str) else ""
+    text = _string(body.get("text"))
     in_dm = channel.startswith("D") or body.get("channel_name") == "directmessage"
     return SlashCommand(user, _text(body.get("user_name")) or user, team, channel, text, in_dm,
                         _text(body.get("response_url")))
@@ -87,7 +96,7 @@ class ReactionAnswer:
 
 def reaction_answer(event: dict, bot_user_id: str | None) -> ReactionAnswer | None:
     """reaction_added with `one`..`four` on a message, by someone other than the bot."""
-    item = event.get("item") if isinstance(event.get("item"), dict) else {}
+    item = mapping(event.get("item"))
     user, name = _text(event.get("user")), _text(event.get("reaction"))
     channel, ts = _text(item.get("channel")), _text(item.get("ts"))
     if not (user and name and channel and ts) or item.get("type") != "message" or user == bot_user_id:
@@ -117,7 +126,7 @@ def thread_answer(event: dict, bot_user_id: str | None) -> ThreadAnswer | None:
     ts, root = _text(event.get("ts")), _text(event.get("thread_ts"))
     if not (user and channel and ts and root) or root == ts or user == bot_user_id:
         return None
-    text = event.get("text") if isinstance(event.get("text"), str) else ""
+    text = _string(event.get("text"))
     return ThreadAnswer(user, unescape(text), message_id(channel, root))
 
 
@@ -144,11 +153,11 @@ class Interaction:
 
 
 def interaction(body: dict) -> Interaction | None:
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    user = mapping(body.get("user"))
     user_id, team = _text(user.get("id")), team_of(body)
     if not (user_id and team):
         return None
-    channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
+    channel = mapping(body.get("channel"))
     name = _text(user.get("name")) or _text(user.get("username")) or user_id
     return Interaction(user_id, name, team, _text(channel.get("id")), _text(body.get("response_url")),
                        _text(body.get("trigger_id")))
@@ -187,8 +196,8 @@ class SuggestionForm:
 
 
 def suggestion_form(body: dict) -> SuggestionForm | None:
-    view = body.get("view") if isinstance(body.get("view"), dict) else {}
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    view = mapping(body.get("view"))
+    user = mapping(body.get("user"))
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
         state = view["state"]["values"]
@@ -232,8 +241,8 @@ class ModalAnswer:
 
 def modal_answer(body: dict) -> ModalAnswer | None:
     """view_submission of the written-answer modal; the round travels in private_metadata."""
-    view = body.get("view") if isinstance(body.get("view"), dict) else {}
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    view = mapping(body.get("view"))
+    user = mapping(body.get("user"))
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
         if not isinstance(meta, dict):
