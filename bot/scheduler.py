@@ -82,6 +82,8 @@ class QuizScheduler:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.holder = holder_name()
         self._planned: dict[tuple[str, str], ChannelSettings] = {}  # the settings each workspace's jobs were built from
+        self._planned_at: dict[tuple[str, str], datetime] = {}  # since when this process runs those jobs
+        self._daily_done: dict[tuple[str, str], str] = {}  # the last local date whose daily round exists, seen here
 
     async def start(self) -> None:
         self.scheduler.start()
@@ -129,14 +131,17 @@ class QuizScheduler:
                 continue
             self.scheduler.add_job(job, trigger, args=[s.platform, s.workspace], id=job_id, replace_existing=True,
                                    coalesce=True, misfire_grace_time=int(CATCH_UP.total_seconds()))
+        if self._planned.get((s.platform, s.workspace)) != s:
+            self._planned_at[(s.platform, s.workspace)] = self.engine.clock()
         self._planned[(s.platform, s.workspace)] = s
 
     def unplan(self, platform: str, workspace: str) -> None:
-        """A workspace gone from the active ones (its app uninstalled): its daily and weekly jobs go."""
-        for kind in ("daily", "weekly"):
+        """A workspace gone from the active ones (its app uninstalled): its daily, weekly and season jobs go."""
+        for kind in ("daily", "weekly", "season"):
             if self.scheduler.get_job(f"{kind}:{platform}:{workspace}"):
                 self.scheduler.remove_job(f"{kind}:{platform}:{workspace}")
         self._planned.pop((platform, workspace), None)
+        self._planned_at.pop((platform, workspace), None)
 
     def replan(self) -> None:
         """Jobs from the settings in the database: new, changed (by another replica) and gone workspaces."""
@@ -232,7 +237,22 @@ class QuizScheduler:
     async def safety_net(self) -> None:
         await self.reveal_due()
         await self.deliver(self.engine.rounds.unposted_rounds())
+        await self.missed_dailies()
         self.engine.store.sweep_claims(self.engine.clock() - timedelta(days=1))
+
+    async def missed_dailies(self) -> None:
+        """A daily round whose time passed while this process ran its job, yet that was not opened (the database
+        was unreachable then): opened now, up to CATCH_UP late, once (the unique daily round)."""
+        now = self.engine.clock()
+        for key, settings in list(self._planned.items()):
+            fire = missed_daily(settings, now)
+            if fire is None or fire < self._planned_at.get(key, now) or not self.serves(*key):
+                continue  # no job, a time that passed before this process planned it (catch_up's), or not ours
+            day = fire.astimezone(ZoneInfo(settings.timezone)).date().isoformat()
+            if self._daily_done.get(key) == day:
+                continue
+            await self.deliver(self.engine.rounds.daily_round(*key, day))
+            self._daily_done[key] = day  # opened now, or found there: not asked again today
 
     async def poll(self) -> None:
         """What other replicas did: rounds they opened (revealed here if they are gone), settings they changed."""

@@ -207,3 +207,20 @@ def test_a_retried_slack_event_is_taken_once_whichever_replica_it_reaches(replic
     assert not seen_a.first_time("Ev1")  # and to the same one (no query: its memory)
     assert seen_b.first_time("Ev2") and not seen_a.first_time("Ev2")
     assert len(a.store.rows("SELECT * FROM slack_events")) == 2
+
+
+async def test_a_daily_round_whose_job_failed_is_opened_by_the_next_safety_net(replicas, clock):
+    """The database was unreachable at the daily time (the job failed): the next safety net opens it, once."""
+    [a] = replicas(1)
+    setup_daily(a, "09:30")  # at 09:00
+    clock.advance(minutes=35)  # 09:35: the job fired and failed
+    await a.scheduler.safety_net()
+    await a.scheduler.safety_net()
+    assert len(a.channel.of(Kind.ROUND)) == 1
+    assert len(a.store.rows("SELECT id FROM rounds WHERE kind = 'daily'")) == 1
+
+    # A channel set up after its time passed waits for the next day, as it always did.
+    late = Place("console", "other", "c2")
+    a.engine.handle(CommandInvoked(member("admin"), late, "setup channel=here time=09:00 days=*", is_admin=True))
+    await a.scheduler.safety_net()
+    assert len(a.channel.of(Kind.ROUND)) == 1

@@ -81,7 +81,7 @@ class OAuthBot:
         return status
 
     async def setup(self, team: str, channel: str) -> None:
-        body = payloads.slash("setup channel=here time=09:00 days=*", "U0DANA", channel,
+        body = payloads.slash("setup channel=here time=09:00 days=* season=monthly", "U0DANA", channel,
                               self.fake.response_url(f"setup-{team}"))
         body["team_id"] = team
         assert await self.post(payloads.form(body), "application/x-www-form-urlencoded") == 200
@@ -115,6 +115,7 @@ async def test_two_workspaces_install_each_with_its_token_and_round_then_one_uni
         await bot.setup(team, channel)
         assert any("Saved" in r.get("text", "") for r in fake.responses_to(f"setup-{team}")), fake.responses
         assert bot.scheduler.scheduler.get_job(f"daily:slack:{team}") is not None
+        assert bot.scheduler.scheduler.get_job(f"season:slack:{team}") is not None
     for team in TEAMS:
         await bot.scheduler.daily("slack", team)
     posts = [c for c in fake.to("chat.postMessage") if not c.args.get("thread_ts")]
@@ -126,6 +127,7 @@ async def test_two_workspaces_install_each_with_its_token_and_round_then_one_uni
     await bot.scheduler.poll()  # every replica's next look at the database (within POLL_SECONDS)
     assert bot.scheduler.scheduler.get_job("daily:slack:T0AAAA") is None
     assert bot.scheduler.scheduler.get_job("weekly:slack:T0AAAA") is None
+    assert bot.scheduler.scheduler.get_job("season:slack:T0AAAA") is None
     assert bot.scheduler.scheduler.get_job("daily:slack:T0BBBB") is not None
     await bot.scheduler.daily("slack", "T0AAAA")  # another replica's job, before its poll: posts nothing
     assert len([c for c in fake.to("chat.postMessage") if not c.args.get("thread_ts")]) == 2
