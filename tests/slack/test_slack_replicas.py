@@ -1,11 +1,11 @@
 """Three `studybot run` processes on one database behind Slack's HTTP mode, two of them killed on the way.
 
 The replicas are real processes (`python -m bot run`), each with its own PORT, all on one database (a SQLite
-file in WAL mode, or a PostgreSQL database of the server the test session starts) and one Slack stand-in. One
-is SIGKILLed just before the daily time, the one that posted the round is SIGKILLed
-between the post and the reveal; members answer through whichever replica is up, and Slack retries an
-event to another replica. Then the posts, reveals and stored answers are counted: one post, one reveal,
-and every answer the bot confirmed stored once.
+file in WAL mode, or a PostgreSQL database of the server the test session starts) and one Slack stand-in.
+One is SIGKILLed just before the daily time, the one that posted the round is SIGKILLed between the post and
+the reveal; members answer through whichever replica is up, and Slack retries an event to another replica.
+Then the posts, reveals and stored answers are counted: one post, one reveal, and every answer the bot
+confirmed stored once.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import pytest
 import slack_payloads as payloads
 from slack_fake import BOT_TOKEN, SIGNING_SECRET
 from slack_rig import CHANNEL, REPO, sign
+
+from bot.scheduler import POLL_SECONDS
 
 REVEAL_SECONDS = 8
 START_WAIT = 60.0  # seconds for a replica to answer /healthz
@@ -58,12 +60,12 @@ class Replica:
         return text in self.log.read_text(errors="replace")
 
 
-def replica_env(db: Path | str, api_url: str, port: int, daily_at: str) -> dict[str, str]:
+def replica_env(db: Path | str, api_url: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "STUDYBOT_"))}
     env.update(
         PYTHONPATH=str(REPO), PORT=str(port), STUDYBOT_DB=str(db), SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api_url, STUDYBOT_SLACK_CHANNEL=CHANNEL,
-        STUDYBOT_DAILY_AT=daily_at, STUDYBOT_DAILY_DAYS="*", STUDYBOT_TIMEZONE="UTC",
+        STUDYBOT_DAILY_AT="off", STUDYBOT_DAILY_DAYS="*", STUDYBOT_TIMEZONE="UTC",
         STUDYBOT_REVEAL_AFTER=f"{REVEAL_SECONDS}s", STUDYBOT_WEEKLY_AT="off",
     )
     return env
@@ -99,6 +101,13 @@ async def healthy(session: aiohttp.ClientSession, replica: Replica) -> bool:
         return False
 
 
+async def send_form(session: aiohttp.ClientSession, replica: Replica, body: str) -> int | None:
+    """A slash command as Slack sends it."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+    async with session.post(replica.url + "/slack/events", data=body.encode(), headers=headers) as response:
+        return response.status
+
+
 async def send_event(session: aiohttp.ClientSession, replica: Replica, body: dict) -> int | None:
     """An Events API request as Slack sends it; None when the replica is gone (Slack would retry elsewhere)."""
     text = json.dumps(body)
@@ -115,13 +124,17 @@ async def send_event(session: aiohttp.ClientSession, replica: Replica, body: dic
 async def test_three_replicas_two_killed_give_one_post_one_reveal_and_every_confirmed_answer(tmp_path, fake, database):
     db = database
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-    # The daily time: a few seconds after the replicas are up (they start in a few seconds; seconds allowed).
-    daily = (datetime.now(UTC) + timedelta(seconds=14)).replace(microsecond=0)
-    replicas = [Replica(f"r{n}", replica_env(db, fake.api_url, free_port(), daily.strftime("%H:%M:%S")),
-                        tmp_path / f"r{n}.log") for n in range(3)]
+    replicas = [Replica(f"r{n}", replica_env(db, fake.api_url, free_port()), tmp_path / f"r{n}.log")
+                for n in range(3)]
     try:
         await asyncio.wait_for(_all_healthy(session, replicas), START_WAIT)
-        assert datetime.now(UTC) < daily - timedelta(seconds=1.5), "the replicas took too long to start"
+        # An admin sets the daily time through one replica, a few seconds ahead (seconds allowed): the others
+        # learn it from the database at their next poll.
+        daily = (datetime.now(UTC) + timedelta(seconds=POLL_SECONDS + 3)).replace(microsecond=0)
+        command = payloads.slash(f"setup time={daily:%H:%M:%S} days=* reveal={REVEAL_SECONDS}s", "U0DANA", CHANNEL,
+                                 fake.response_url("setup"))
+        assert await send_form(session, replicas[1], payloads.form(command)) == 200
+        await wait_for(lambda: any("Saved" in r.get("text", "") for r in fake.responses_to("setup")), 5, "setup")
 
         # One replica dies just before the daily time.
         await asyncio.sleep((daily - timedelta(seconds=1) - datetime.now(UTC)).total_seconds())
