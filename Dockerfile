@@ -23,6 +23,6 @@ EXPOSE 3000 8080
 
 # /healthz answers on Slack's PORT when the Slack HTTP server runs, otherwise on STUDYBOT_HTTP_PORT.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request; e = os.environ.get; slack_http = e('SLACK_BOT_TOKEN') and e('SLACK_SIGNING_SECRET') and not e('SLACK_APP_TOKEN'); port = (e('PORT') or '3000') if slack_http else (e('STUDYBOT_HTTP_PORT') or '8080'); urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request; e = os.environ.get; slack_http = (e('SLACK_BOT_TOKEN') or e('SLACK_CLIENT_ID')) and e('SLACK_SIGNING_SECRET') and not e('SLACK_APP_TOKEN'); port = (e('PORT') or '3000') if slack_http else (e('STUDYBOT_HTTP_PORT') or '8080'); urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
 
 CMD ["studybot", "run"]

@@ -73,7 +73,7 @@ def public_base(settings: Settings) -> str | None:
     The pages are served by Slack's HTTP server when Slack runs in HTTP mode (port PORT), otherwise on
     STUDYBOT_HTTP_PORT (bot/runtime.py); STUDYBOT_PUBLIC_URL says where people reach that port.
     """
-    slack_http = bool(settings.slack_bot_token and not settings.slack_app_token)
+    slack_http = settings.slack and not settings.slack_app_token  # a token, or OAuth (HTTP mode only)
     port = settings.port if slack_http else settings.http_port
     if port is None:
         return None
