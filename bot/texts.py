@@ -73,7 +73,8 @@ def closed_line(question: Question) -> str:
 def reveal_text(question: Question, answers: list[Answer], names_right: list[str]) -> str:
     if question.is_open:
         lines = ["**Model answer**", "", reflow(question.answer), ""]
-        lines.append("**Good answers:** " + _listing(names_right) if names_right else "**Good answers:** nobody this time")
+        lines.append("**Good answers:** " + _listing(names_right) if names_right
+                     else "**Good answers:** nobody this time")
     else:
         tally = Counter(a.choice for a in answers if a.choice is not None)
         lines = [f"**Answer: {question.correct}. {question.correct_text}**", "", reflow(question.answer), ""]
@@ -85,7 +86,7 @@ def reveal_text(question: Question, answers: list[Answer], names_right: list[str
         for answer in written[:MAX_LISTED]:
             found = answer.found or []
             made = sum(found)
-            missed = [p for p, ok in zip(question.key_points, found) if not ok]
+            missed = [p for p, ok in zip(question.key_points, found, strict=False) if not ok]
             shown = made or question.is_open  # an open answer's misses are the whole lesson
             note = f" (missed: {'; '.join(missed)})" if missed and shown else ""
             lines.append(f"- {name_of(answer.name)}: {made}/{len(question.key_points)} key points{note}")
@@ -104,8 +105,8 @@ def _listing(items: list[str]) -> str:
 
 
 def grade_feedback(question: Question, grade: Grade) -> str:
-    made = [p for p, ok in zip(question.key_points, grade.found) if ok]
-    missed = [p for p, ok in zip(question.key_points, grade.found) if not ok]
+    made = [p for p, ok in zip(question.key_points, grade.found, strict=False) if ok]
+    missed = [p for p, ok in zip(question.key_points, grade.found, strict=False) if not ok]
     lines = [f"Your written answer made {len(made)} of {len(question.key_points)} key points "
              f"(score {grade.score:.0%}, {grade.verdict})."]
     if made:  # only what the grader found: a key point it did not find is never listed as made
@@ -182,8 +183,10 @@ def help_text(levels: Sequence[str], platform: str = "discord") -> str:
             f"- `/quiz <level>`: a private question now. Levels: {', '.join(levels)}. No level: any.",
             "- `/quiz post [level]`: post a channel round now (admins).",
             "- `/quiz leaderboard [week|all]`: the ranking, this week by default.",
-            "- `/quiz stats`: your record: answered, correct, streak, by level and topic. `/quiz stats team`: the team's weak topics (admins).",
-            "- `/quiz review`: your next question due for review (spaced repetition). `/quiz review remind on|off`: a daily reminder.",
+            "- `/quiz stats`: your record: answered, correct, streak, by level and topic. "
+            "`/quiz stats team`: the team's weak topics (admins).",
+            "- `/quiz review`: your next question due for review (spaced repetition). "
+            "`/quiz review remind on|off`: a daily reminder.",
             "- `/quiz mock [level]`: a private mock interview: 5 timed questions in a row, mixing multiple choice and "
             "open-ended, harder after a right answer and easier after a wrong one, then a report. The level sets where "
             "it starts. `/quiz mock stop` ends it early, with a report so far.",
@@ -195,8 +198,10 @@ def help_text(levels: Sequence[str], platform: str = "discord") -> str:
             "- `/quiz dashboard`: a private link to the web dashboard (admins: the team's pages; members: their own). "
             "`/quiz dashboard revoke`: every link given out so far stops working (admins).",
             "- Seasons (`/quiz setup season=monthly`): `/quiz leaderboard season` shows this season's ranking.",
-            "- `/quiz suggest`: propose a question (a form); an admin reviews it. `/quiz suggestions`: review them (admins).",
-            "- `/quiz flag [reason]`: report a problem with the question you saw last. `/quiz flags`: the reports (admins).",
+            "- `/quiz suggest`: propose a question (a form); an admin reviews it. "
+            "`/quiz suggestions`: review them (admins).",
+            "- `/quiz flag [reason]`: report a problem with the question you saw last. "
+            "`/quiz flags`: the reports (admins).",
             "- `/quiz forget-me`: delete your personal data (names, answers' text, stats, cards, reminders).",
             "- `/quiz help`: this message.",
             HOW_TO_ANSWER.get(platform, HOW_TO_ANSWER["discord"]),
@@ -342,7 +347,7 @@ def flag_lines(flags: Sequence[o.FlagSummary]) -> list[str]:
 def _(x: o.FlagsListed) -> Words:
     if not x.flags:
         return "Reported questions", "No open reports. " + FLAGS_USAGE
-    return "Reported questions", "\n".join(flag_lines(x.flags) + ["", FLAGS_USAGE])
+    return "Reported questions", "\n".join([*flag_lines(x.flags), "", FLAGS_USAGE])
 
 
 @render.register
@@ -418,14 +423,15 @@ def _(x: o.SuggestionsListed) -> Words:
     if not lines:
         lines.append("No suggestions wait for review.")
     if x.paused:
-        lines += ["", "**Paused by members' reports:**"] + flag_lines(x.paused)
-    return "Suggestions", "\n".join(lines + ["", SUGGESTIONS_USAGE])
+        lines += ["", "**Paused by members' reports:**", *flag_lines(x.paused)]
+    return "Suggestions", "\n".join([*lines, "", SUGGESTIONS_USAGE])
 
 
 @render.register
 def _(x: o.SuggestionDecided) -> Words:
     if x.approved:
-        return "", f"Approved suggestion {x.suggestion_id}: it is in the bank as `{x.question_id}`; rounds may ask it now."
+        return "", (f"Approved suggestion {x.suggestion_id}: it is in the bank as `{x.question_id}`; "
+                    "rounds may ask it now.")
     return "", f"Rejected suggestion {x.suggestion_id}; its author is told why, privately."
 
 
@@ -734,7 +740,7 @@ def _missed_points(item: o.MockItemResult) -> list[str]:
     """The key points a miss did not make: those a written answer left out, else all of them."""
     q = item.question
     if item.found is not None and len(item.found) == len(q.key_points):
-        return [p for p, ok in zip(q.key_points, item.found) if not ok]
+        return [p for p, ok in zip(q.key_points, item.found, strict=True) if not ok]
     return list(q.key_points)
 
 

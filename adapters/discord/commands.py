@@ -24,12 +24,13 @@ log = logging.getLogger(__name__)
 
 Run = Callable[[discord.Interaction, str], Awaitable[None]]
 
-FIXED = ("any", "post", "leaderboard", "stats", "review", "setup", "dashboard", "mock", "topic", "export", "broken",
-         "help")
+FIXED: tuple[str, ...] = ("any", "post", "leaderboard", "stats", "review", "setup", "dashboard", "mock", "topic",
+                          "export", "broken", "help")
 FIXED += ("suggest", "suggestions", "flag", "flags", "forget-me")  # the team features (bot/team.py)
 MAX_SUBCOMMANDS = 25  # Discord's limit per command
 _NAME = re.compile(r"^[-_\w]{1,32}$")
-SETUP_OPTIONS = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open", "mock_mc", "mock_open")
+SETUP_OPTIONS: tuple[str, ...] = ("channel", "time", "days", "timezone", "reveal", "weekly", "hidden", "open",
+                                  "mock_mc", "mock_open")
 SETUP_OPTIONS += ("season", "remind", "ping")  # the team features (bot/team.py)
 AUTOCOMPLETE_CHOICES = 25  # Discord's limit
 Complete = Callable[[str, str], Awaitable[list[str]]]  # (what: "topic" or "question", typed so far) -> names
@@ -86,7 +87,7 @@ def raw_command_text(data: Mapping | None) -> str:
 
 def usable_levels(levels: tuple[str, ...]) -> list[str]:
     """Levels that can be subcommand names (lowercase, 1-32 word characters, not a fixed subcommand)."""
-    out = []
+    out: list[str] = []
     for level in levels:
         name = level.lower()
         if not _NAME.fullmatch(name) or name in FIXED or name in out:
@@ -192,13 +193,14 @@ def _setup(run: Run) -> app_commands.Command:
                     timezone: app_commands.Range[str, 1, 60] | None = None,
                     reveal: app_commands.Range[str, 1, 40] | None = None,
                     weekly: app_commands.Range[str, 1, 40] | None = None, hidden: bool | None = None,
-                    open: bool | None = None,  # noqa: A002 (the option's name as members see it)
+                    open: bool | None = None,  # the option's name as members see it
                     mock_mc: app_commands.Range[str, 1, 20] | None = None,
                     mock_open: app_commands.Range[str, 1, 20] | None = None, season: str | None = None,
                     remind: app_commands.Range[str, 1, 20] | None = None, ping: discord.Role | None = None,
                     no_ping: bool = False) -> None:
-        options = {"channel": channel, "time": time, "days": days, "timezone": timezone, "reveal": reveal,
-                   "weekly": weekly, "hidden": hidden, "open": open, "mock_mc": mock_mc, "mock_open": mock_open}
+        options: dict[str, object] = {
+            "channel": channel, "time": time, "days": days, "timezone": timezone, "reveal": reveal,
+            "weekly": weekly, "hidden": hidden, "open": open, "mock_mc": mock_mc, "mock_open": mock_open}
         options |= {"season": season, "remind": remind, "ping": "off" if no_ping else ping}
         await run(interaction, command_text("setup", options))
 
@@ -296,7 +298,8 @@ def _team(run: Run, levels: list[str]) -> list[app_commands.Command]:
     return [
         app_commands.Command(name="suggest", description="Propose a question (a form); an admin reviews it",
                              callback=suggest),
-        app_commands.Command(name="suggestions", description="Review proposed questions: approve, edit, reject (admins)",
+        app_commands.Command(name="suggestions",
+                             description="Review proposed questions: approve, edit, reject (admins)",
                              callback=suggestions),
         app_commands.Command(name="flag", description="Report a problem with the question you saw last", callback=flag),
         app_commands.Command(name="flags", description="The reported questions; clear one's reports (admins)",
