@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.models import Bank
 from bot.questions import BankError, check_bank, load_bank
 
 if TYPE_CHECKING:  # the commands import the store themselves, when they need it
@@ -114,18 +115,25 @@ def _bank_path(args_file: Path | None, settings: Settings | None = None) -> Path
 # ---- run ----------------------------------------------------------------------------
 
 
+def _bank_or_report(path: Path) -> Bank | None:
+    """The question bank, or None after printing every problem with its line (the caller exits 2)."""
+    try:
+        return load_bank(path)
+    except BankError as error:
+        print(f"studybot: the question bank {path} has problems:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+
+
 def cmd_run(_: argparse.Namespace) -> int:
     from bot.logs import setup_logging
     from bot.runtime import build_runtime, preflight
     from bot.store import Store
 
     settings = load_settings()
-    try:
-        bank = load_bank(settings.questions_path)
-    except BankError as error:
-        print(f"studybot: the question bank {settings.questions_path} has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+    bank = _bank_or_report(settings.questions_path)
+    if bank is None:
         return EXIT_BAD_INPUT
     console_only = settings.platforms == ["console"]
     setup_logging(settings.secrets(), settings.log_json, logging.WARNING if console_only else logging.INFO)
@@ -283,7 +291,7 @@ def _open_existing_db(settings: Settings) -> Store | None:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from bot.models import Bank, Place
+    from bot.models import Place
     from bot.runtime import build_engine
 
     settings = load_settings()
@@ -354,12 +362,8 @@ def _export_anki(args: argparse.Namespace) -> int:
     from bot.anki import AnkiError, export_anki
 
     settings = load_settings()
-    try:
-        bank = load_bank(settings.questions_path)
-    except BankError as error:
-        print(f"studybot: the question bank {settings.questions_path} has problems:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+    bank = _bank_or_report(settings.questions_path)
+    if bank is None:
         return EXIT_BAD_INPUT
     try:
         print(export_anki(bank, args.anki, args.member, settings.database))
@@ -398,7 +402,6 @@ def _export_yaml(args: argparse.Namespace) -> int:
 
 def cmd_forget(args: argparse.Namespace) -> int:
     """studybot forget MEMBER_ID: what /quiz forget-me does, for an admin acting on a member's request."""
-    from bot.models import Bank
     from bot.runtime import build_engine
 
     settings = load_settings()
