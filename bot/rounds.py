@@ -119,7 +119,9 @@ class Rounds:
         now = self.clock()
         if not self.store.record_choice(rnd, ev.member, ev.choice, now):
             previous = self.store.answer(rnd.id, ev.member.user_id)
-            return [self._note(rnd, ev.member, o.AlreadyPicked(previous.choice if previous else None))]
+            if previous is None or previous.choice is None:  # closed by a reveal since the deadline check
+                return [self._note(rnd, ev.member, o.RoundIsClosed())]
+            return [self._note(rnd, ev.member, o.AlreadyPicked(previous.choice))]
         self.metrics.answers_recorded += 1
         if not rnd.is_channel:
             return self._finish_personal(rnd, question, ev.member)
@@ -139,6 +141,9 @@ class Rounds:
         if len(text) > MAX_WRITTEN:
             return [self._note(rnd, ev.member, o.AnswerTooLong(len(text), MAX_WRITTEN))]
         if not self.store.record_written(rnd, ev.member, text, self.clock()):
+            previous = self.store.answer(rnd.id, ev.member.user_id)
+            if previous is None or previous.text is None:  # closed by a reveal since the deadline check
+                return [self._note(rnd, ev.member, o.RoundIsClosed())]
             return [self._note(rnd, ev.member, o.AlreadyWrote())]
         self.metrics.answers_recorded += 1
         if not rnd.is_channel:

@@ -468,26 +468,36 @@ class Store(TeamData):
         rows = self.rows("SELECT * FROM answers WHERE round_id = ? ORDER BY id", (round_id,))
         return [Answer.from_row(r) for r in rows]
 
+    def _while_open(self) -> str:
+        """The condition that the round (the last parameter) is still open, checked where the answer is written.
+
+        A reveal on another replica may claim the round between the deadline check and the write; on PostgreSQL
+        FOR SHARE waits for that claim's commit and then sees it, and SQLite serialises the two writes.
+        """
+        lock = " FOR SHARE" if self.db.backend == "postgresql" else ""
+        return f"WHERE EXISTS (SELECT 1 FROM rounds WHERE id = ? AND revealed_at IS NULL{lock})"
+
     def record_choice(self, rnd: Round, member: Member, choice: int, now: datetime) -> bool:
-        """Lock in a member's first choice; False when they had already picked one."""
+        """Lock in a member's first choice; False when they had already picked one, or the round has closed."""
         cursor = self.db.execute(
-            """INSERT INTO answers (round_id, platform, workspace, user_id, name, choice, answered_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
+            f"""INSERT INTO answers (round_id, platform, workspace, user_id, name, choice, answered_at)
+               SELECT ?, ?, ?, ?, ?, ?, ? {self._while_open()}
                ON CONFLICT (round_id, user_id) DO UPDATE SET choice = excluded.choice, name = excluded.name
                WHERE answers.choice IS NULL""",
-            (rnd.id, rnd.place.platform, rnd.place.workspace, member.user_id, member.name, choice, iso(now)),
+            (rnd.id, rnd.place.platform, rnd.place.workspace, member.user_id, member.name, choice, iso(now), rnd.id),
         )
         return cursor.rowcount == 1
 
     def record_written(self, rnd: Round, member: Member, text: str, now: datetime) -> bool:
-        """Keep a member's first written answer whole; False when they had already written one."""
+        """Keep a member's first written answer whole; False when they had already written one, or it has closed."""
         cursor = self.db.execute(
-            """INSERT INTO answers (round_id, platform, workspace, user_id, name, answered_at, text, written_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            f"""INSERT INTO answers (round_id, platform, workspace, user_id, name, answered_at, text, written_at)
+               SELECT ?, ?, ?, ?, ?, ?, ?, ? {self._while_open()}
                ON CONFLICT (round_id, user_id) DO UPDATE SET text = excluded.text,
                    written_at = excluded.written_at, name = excluded.name
                WHERE answers.text IS NULL""",
-            (rnd.id, rnd.place.platform, rnd.place.workspace, member.user_id, member.name, iso(now), text, iso(now)),
+            (rnd.id, rnd.place.platform, rnd.place.workspace, member.user_id, member.name, iso(now), text, iso(now),
+             rnd.id),
         )
         return cursor.rowcount == 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.clock import iso
 from bot.events import ChoiceMade, CommandInvoked, Kind, WrittenAnswer
 from tests.conftest import member
 
@@ -177,3 +178,15 @@ def test_mentions_in_names_and_answers_are_never_live(engine, place, clock):
     text = "\n".join(m.text for m in engine.rounds.reveal(message.round_id))
     assert "@everyone" not in text and "<!channel>" not in text and "<@123>" not in text
     assert "@\u200beveryone" in text
+
+
+def test_an_answer_after_another_replica_claimed_the_reveal_is_refused(engine, place, clock):
+    """Another replica closed the round between this one's deadline check and its write: the write checks too."""
+    message = post(engine, place)
+    engine.store.round(message.round_id)  # this replica has the round in its cache, open
+    engine.store.db.execute("UPDATE rounds SET revealed_at = ? WHERE id = ?",  # another process's claim: no cache
+                            (iso(clock()), message.round_id))
+    [choice] = answer(engine, ALICE, 1, message)
+    [written] = engine.handle(WrittenAnswer(BOB, "self-attention", round_id=message.round_id))
+    assert "closed" in choice.text and "closed" in written.text
+    assert engine.store.answers(message.round_id) == []
