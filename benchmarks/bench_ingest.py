@@ -12,10 +12,9 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from common import fresh_engine, machine, verdict
+from common import fresh_engine, ingest_rate, machine, verdict
 
-from bot.events import ChoiceMade
-from bot.models import Member, Place
+from bot.models import Place
 
 ANSWERS = 5_000
 ROUNDS = 25
@@ -25,15 +24,7 @@ def engine_rate() -> float:
     engine = fresh_engine(reveal_after=3600)
     place = Place("slack", "T1", "C1")
     rounds = [engine.rounds.post_round(place, None)[0].round_id for _ in range(ROUNDS)]
-    events = [ChoiceMade(Member("slack", f"U{i}", f"member {i}"), i % 4 + 1, round_id=rounds[i % ROUNDS])
-              for i in range(ANSWERS)]
-    started = time.perf_counter()
-    for event in events:
-        engine.handle(event)
-    elapsed = time.perf_counter() - started
-    stored = engine.store.row("SELECT COUNT(*) AS n FROM answers")["n"]
-    assert stored == ANSWERS, stored
-    return ANSWERS / elapsed
+    return ingest_rate(engine, rounds, ANSWERS)
 
 
 def bare_rate() -> float:

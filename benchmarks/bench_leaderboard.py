@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from common import fresh_engine, machine, verdict
+from common import fresh_engine, machine, median_board_seconds, verdict
 
 from bot.clock import week_of
 from bot.models import Place
@@ -60,14 +59,7 @@ def build(answers: int) -> Path:
 
 
 def time_board(directory: Path) -> float:
-    engine = fresh_engine(directory)
-    samples = []
-    for i in range(30):
-        started = time.perf_counter()
-        engine.boards.board(PLACE, "week", f"U{i * 3001}")
-        engine.boards.board(PLACE, "all", f"U{i * 3001}")
-        samples.append((time.perf_counter() - started) / 2)
-    return statistics.median(samples)
+    return median_board_seconds(fresh_engine(directory), PLACE)
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import REPO, machine, verdict
+from common import REPO, ingest_rate, machine, median_board_seconds, verdict
 
 sys.path.insert(0, str(REPO))  # tests/pg.py: the throwaway server
 
@@ -33,8 +33,7 @@ import psycopg
 from bot.clock import week_of
 from bot.config import Settings
 from bot.engine import QuizEngine
-from bot.events import ChoiceMade
-from bot.models import Member, Place
+from bot.models import Place
 from bot.questions import load_bank
 from bot.runtime import build_engine
 from bot.store import Store
@@ -65,16 +64,9 @@ def open_rounds(server: pg.Server) -> tuple[QuizEngine, list[int]]:
 
 def engine_rate(server: pg.Server) -> float:
     engine, rounds = open_rounds(server)
-    events = [ChoiceMade(Member("slack", f"U{i}", f"member {i}"), i % 4 + 1, round_id=rounds[i % ROUNDS])
-              for i in range(ANSWERS)]
-    started = time.perf_counter()
-    for event in events:
-        engine.handle(event)
-    elapsed = time.perf_counter() - started
-    stored = engine.store.row("SELECT COUNT(*) AS n FROM answers")["n"]
-    assert stored == ANSWERS, stored
+    rate = ingest_rate(engine, rounds, ANSWERS)
     engine.store.close()
-    return ANSWERS / elapsed
+    return rate
 
 
 def bare_rate(server: pg.Server, autocommit: bool) -> float:
@@ -155,14 +147,9 @@ def build_board(server: pg.Server, answers: int) -> str:
 
 def time_board(url: str) -> float:
     engine = engine_on(url)
-    samples = []
-    for i in range(30):
-        started = time.perf_counter()
-        engine.boards.board(PLACE, "week", f"U{i * 3001}")
-        engine.boards.board(PLACE, "all", f"U{i * 3001}")
-        samples.append((time.perf_counter() - started) / 2)
+    seconds = median_board_seconds(engine, PLACE)
     engine.store.close()
-    return statistics.median(samples)
+    return seconds
 
 
 def leaderboard(server: pg.Server) -> bool:

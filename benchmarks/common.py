@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import platform
 import random
+import statistics
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
 from bot.engine import QuizEngine
+from bot.events import ChoiceMade
+from bot.models import Member, Place
 from bot.questions import load_bank
 from bot.runtime import build_engine
 from bot.store import Store
@@ -32,3 +36,28 @@ def machine() -> str:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
+
+
+def ingest_rate(engine: QuizEngine, rounds: list[int], answers: int) -> float:
+    """Answers per second: `answers` one-click answers spread over `rounds`, each through the engine."""
+    events = [ChoiceMade(Member("slack", f"U{i}", f"member {i}"), i % 4 + 1, round_id=rounds[i % len(rounds)])
+              for i in range(answers)]
+    started = time.perf_counter()
+    for event in events:
+        engine.handle(event)
+    elapsed = time.perf_counter() - started
+    stored = engine.store.row("SELECT COUNT(*) AS n FROM answers")["n"]
+    assert stored == answers, stored
+    return answers / elapsed
+
+
+def median_board_seconds(engine: QuizEngine, place: Place) -> float:
+    """The median time of one leaderboard (this week's and the all-time one, each with a member's own line)."""
+    samples = []
+    for i in range(30):
+        started = time.perf_counter()
+        engine.boards.board(place, "week", f"U{i * 3001}")
+        engine.boards.board(place, "all", f"U{i * 3001}")
+        samples.append((time.perf_counter() - started) / 2)
+    return statistics.median(samples)
+
