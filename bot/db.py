@@ -105,11 +105,36 @@ class SqliteDatabase(Database):
 
     def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
         self.path = path
+        self.timeout = timeout
+        # One connection per thread: a worker thread (a reveal's writes, off the event loop) gets its own,
+        # with this constructor's timeout; the creating thread's busy timeout may be changed by PRAGMA later.
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
+        self._savepoints = itertools.count(1)
+        self._local.conn = self._open()
+
+    def _open(self) -> sqlite3.Connection:
         # isolation_level=None: sqlite3 opens no implicit transaction; a statement outside `transaction()`
         # commits by itself, and `transaction()` says BEGIN IMMEDIATE / SAVEPOINT explicitly.
-        self.conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
-        self.conn.row_factory = _dict_row
-        self._savepoints = itertools.count(1)
+        # check_same_thread=False only so that close() may close every thread's connection; each is used by
+        # the one thread that opened it.
+        conn = sqlite3.connect(str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        conn.row_factory = _dict_row
+        conn.execute("PRAGMA foreign_keys=ON")
+        # In WAL mode NORMAL survives a killed process; only a power cut can lose the last commit.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        with self._opened_lock:
+            self._opened.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+        return conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         cursor = self.conn.execute(sql, params)
@@ -156,7 +181,10 @@ class SqliteDatabase(Database):
         return [d[0] for d in cursor.description], iter(cursor)
 
     def close(self) -> None:
-        self.conn.close()
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
 
 
 # ---- PostgreSQL --------------------------------------------------------------------------------

@@ -304,8 +304,8 @@ class Rounds:
     async def reveal_async(self, round_id: int) -> list[Outgoing]:
         """reveal(), with the slow parts off the event loop: the written answers are graded (by the model judge,
         or the built-in grader in a worker thread), the review cards and the messages are computed in a worker
-        thread, and the loop only runs the reveal's writes, batched in one transaction. A 1,000-answer round
-        must not stall the loop (benchmarks/bench_reveal_stall.py)."""
+        thread, and the reveal's writes, batched in one transaction, run in a worker thread on that thread's own
+        connection. A 1,000-answer round must not stall the loop (benchmarks/bench_reveal_stall.py)."""
         rnd = self.store.round(round_id)
         question = self.bank.get(rnd.question_id) if rnd else None
         if rnd is None or question is None or not rnd.is_open:
@@ -327,7 +327,7 @@ class Rounds:
             states = (self.store.card_states(rnd.place.platform, rnd.place.workspace, rnd.question_id,
                                              [a.user_id for a in answers]) if self.study else {})
             cards = await asyncio.to_thread(self._cards, rnd, results, states, now)
-            if not self._write_reveal(rnd, question, results, cards, now):
+            if not await asyncio.to_thread(self._write_reveal, rnd, question, results, cards, now):
                 return []
             return await asyncio.to_thread(self._reveal_messages, rnd, question, results)
         finally:
