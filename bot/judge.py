@@ -33,15 +33,15 @@ from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
 from bot import grading
 from bot.clock import UTC, Clock, system_clock
 from bot.grading import Grade, grade_question
 from bot.models import Question
 from bot.texts import defang
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # aiohttp is imported when a judge is configured and grades: every bot start would pay ~0.15 s
+    import aiohttp
+
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -274,6 +274,8 @@ class Judge:
 
     async def grade(self, text: str, question: Question, session: aiohttp.ClientSession | None = None) -> Grade:
         """The judge's grade, or the built-in one (marked so) when the judge gives none."""
+        import aiohttp
+
         try:
             if session is None:
                 async with aiohttp.ClientSession() as own:
@@ -292,6 +294,8 @@ class Judge:
         """Grade several answers concurrently (at most `concurrency` requests at once), in order."""
         if not items:
             return []
+        import aiohttp
+
         async with aiohttp.ClientSession() as session:
             return list(await asyncio.gather(*(self.grade(text, q, session) for text, q in items)))
 
@@ -331,6 +335,8 @@ class Judge:
         raise AssertionError("unreachable")
 
     async def _post(self, session: aiohttp.ClientSession, body: dict[str, Any], headers: dict[str, str]) -> str:
+        import aiohttp
+
         try:
             async with asyncio.timeout(self.timeout):
                 async with session.post(self.url, json=body, headers=headers) as response:

@@ -139,13 +139,16 @@ class Runtime:
         return 0
 
     async def _start_http(self) -> None:
+        slack = self.adapters.get("slack")
+        web_app = getattr(slack, "web_app", None) if slack is not None else None
+        if web_app is None and not self.settings.http_port:
+            return  # no HTTP at all: aiohttp's web server and the dashboard are not even imported (~0.2 s a start)
         from bot.dashboard import mount_dashboard
         from bot.http import start_health_server
 
-        slack = self.adapters.get("slack")
-        if slack is not None and getattr(slack, "web_app", None) is not None:
+        if slack is not None and web_app is not None:
             slack.add_health_routes(self.health, self.metrics)  # type: ignore[attr-defined]
-            mount_dashboard(slack.web_app, self.engine)  # type: ignore[attr-defined]
+            mount_dashboard(web_app, self.engine)
         elif self.settings.http_port:
             self.http = await start_health_server(self.settings.http_port, self.health, self.metrics,
                                                   mount=lambda app: mount_dashboard(app, self.engine))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import json
 import logging
 import socket
+import threading
 import time
 from datetime import datetime, timedelta
 
