@@ -6,7 +6,8 @@ processes start together and run for DURATION seconds, each with members of its 
 spreads a channel's members over the replicas), into the same 25 open rounds.
 
 On PostgreSQL (a throwaway server started as the tests start it, tests/pg.py, with the server's default
-durability: fsync and synchronous_commit on) the target is: 3 replicas >= 2x one replica's rate. Every
+durability: fsync and synchronous_commit on) the target is: 3 replicas >= 2x one replica's rate. Then once more
+with each replica process in a cgroup limited to REPLICA_CPUS cores (needs root and writable cgroups). Every
 answer waits for its commit's fsync, so how far that can go depends on the disk: the same server is
 measured with bare psycopg clients too (an INSERT in autocommit, 1 and 3 processes), the ceiling any
 number of replicas can reach there. The same run on one SQLite file (WAL) shows one writer at a time.
@@ -37,6 +38,11 @@ from bot.runtime import build_engine
 from bot.store import Store
 
 DURATION = 8.0  # seconds each run ingests
+# Replicas normally run on machines or containers of their own. On one small machine, unlimited replica processes
+# share its cores with the server, and the run measures the machine (its ceiling: the bare clients' ratio). So each
+# replica is also measured as a container with a CPU limit: a quarter core each, so that three (0.75 core) leave
+# the server and the driver the rest; at 0.4 core each the 2-core machine itself runs out first.
+REPLICA_CPUS = 0.25
 REPEATS = 3
 ROUNDS = 25
 PLACE = Place("slack", "T1", "C1")
@@ -88,12 +94,31 @@ def prepare(database: str) -> None:
     engine.store.close()
 
 
-def run(database: str, replicas: int, tag: str, mode: str = "--worker") -> float:
-    """Answers per second of `replicas` processes together."""
+def cpu_limit(pid: int, cpus: float, name: str) -> None:
+    """Put a process in a cgroup of its own limited to `cpus` cores, as `docker run --cpus` does (cgroup v2, or
+    v1's cpu controller). Needs root and a writable /sys/fs/cgroup."""
+    period = 100_000
+    quota = int(cpus * period)
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers")
+    group = Path("/sys/fs/cgroup") / name if v2.exists() else Path("/sys/fs/cgroup/cpu") / name
+    group.mkdir(exist_ok=True)
+    if v2.exists():
+        (group / "cpu.max").write_text(f"{quota} {period}")
+    else:
+        (group / "cpu.cfs_period_us").write_text(str(period))
+        (group / "cpu.cfs_quota_us").write_text(str(quota))
+    (group / "cgroup.procs").write_text(str(pid))
+
+
+def run(database: str, replicas: int, tag: str, mode: str = "--worker", cpus: float | None = None) -> float:
+    """Answers per second of `replicas` processes together (each limited to `cpus` cores when given)."""
     start_at = time.time() + 3.0  # every process imported and connected by then
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'benchmarks'}"}
     procs = [subprocess.Popen([sys.executable, __file__, mode, database, f"{tag}r{n}", str(start_at),
                                str(DURATION)], stdout=subprocess.PIPE, text=True, env=env) for n in range(replicas)]
+    if cpus is not None:
+        for n, proc in enumerate(procs):
+            cpu_limit(proc.pid, cpus, f"studybot-bench-replica{n}")
     counts = []
     for proc in procs:
         out, _ = proc.communicate(timeout=120)
@@ -102,13 +127,14 @@ def run(database: str, replicas: int, tag: str, mode: str = "--worker") -> float
     return sum(counts) / DURATION
 
 
-def compare(database: str, label: str, mode: str = "--worker", prepared: bool = False) -> tuple[float, float]:
+def compare(database: str, label: str, mode: str = "--worker", prepared: bool = False,
+            cpus: float | None = None) -> tuple[float, float]:
     if not prepared:
         prepare(database)
     one, three = [], []
     for repeat in range(REPEATS):  # interleaved: the disk's fsync time drifts
-        one.append(run(database, 1, f"{mode[2]}a{repeat}", mode))
-        three.append(run(database, 3, f"{mode[2]}b{repeat}", mode))
+        one.append(run(database, 1, f"{mode[2]}a{repeat}{cpus or ''}", mode, cpus))
+        three.append(run(database, 3, f"{mode[2]}b{repeat}{cpus or ''}", mode, cpus))
     one_rate, three_rate = statistics.median(one), statistics.median(three)
     print(f"{label}: 1 replica {one_rate:,.0f} answers/s, 3 replicas {three_rate:,.0f} answers/s "
           f"(x{three_rate / one_rate:.2f}); runs: 1 = {[round(x) for x in one]}, 3 = {[round(x) for x in three]}")
@@ -126,6 +152,12 @@ def main() -> int:
             one, three = compare(server.url(name), f"PostgreSQL ({server.how}), studybot replicas")
             bare_one, bare_three = compare(server.url(name), "PostgreSQL, bare psycopg clients (the disk's ceiling)",
                                            "--bare", prepared=True)
+            limited = None
+            try:  # replicas as containers with a CPU limit each (docker run --cpus), when cgroups allow it
+                limited = compare(server.url(name), f"PostgreSQL, studybot replicas limited to {REPLICA_CPUS} core "
+                                  "each", prepared=True, cpus=REPLICA_CPUS)
+            except OSError as error:
+                print(f"(no CPU-limited run: cgroups not writable here: {error})")
         finally:
             server.drop_database(name)
     finally:
@@ -135,6 +167,9 @@ def main() -> int:
     ok = three >= 2 * one
     print(f"PostgreSQL: 3 replicas / 1 replica = {three / one:.2f} (target >= 2): {verdict(ok)}; "
           f"3 bare clients / 1 on this server: {bare_three / bare_one:.2f}")
+    if limited is not None:
+        print(f"PostgreSQL, each replica limited to {REPLICA_CPUS} core: 3 replicas / 1 replica = "
+              f"{limited[1] / limited[0]:.2f}")
     return 0 if ok else 1
 
 
