@@ -21,6 +21,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+TUNING_FOR_TESTS = {  # throwaway data: durability buys nothing, and every test makes a database
+    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+}
+
 
 class Unavailable(Exception):
     """No PostgreSQL server could be started; the message says what was tried."""
