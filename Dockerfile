@@ -1,5 +1,5 @@
 # studybot: a slim image, a non-root user (uid 10001), the database on a volume at /data.
-FROM python:3.11-slim
+FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

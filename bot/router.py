@@ -14,10 +14,12 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from bot import grading
 from bot.engine import QuizEngine
 from bot.events import Inbound, Kind, Outgoing
 from bot.metrics import Metrics
-from bot.models import ChannelSettings, Member, Place
+from bot.models import ChannelSettings, Member, Place, Question
+from bot.outcomes import QuestionAsked
 from bot.ports import ChatAdapter, DeliveryError
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ class Router:
         self._posting: set[int] = set()  # round posts in flight, so a retry never doubles them
         self.holder = holder_name()  # other replicas see posts in flight through a lease in the database
         self.accepting = True
+        self._prepared: set[str] = set()  # questions whose grading was prepared (grading.prepare) in this process
+        self._preparing: set[asyncio.Task[None]] = set()  # held so that the tasks are not collected while running
 
     async def handle(self, event: Inbound) -> list[Outgoing]:
         if not self.accepting:
@@ -95,11 +99,24 @@ class Router:
             if post is not None and sent is not None:
                 self.engine.rounds.round_posted(post, sent.message_id, sent.thread_id)
                 self.metrics.rounds_posted += 1
+            if isinstance(message.outcome, QuestionAsked):
+                self._prepare(message.outcome.question)
             return None
         finally:
             if post is not None:
                 self._posting.discard(post)
                 self.engine.store.release(f"post:{post}", self.holder)  # after its message id is stored
+
+    def _prepare(self, question: Question) -> None:
+        """Load the grader's model (once, ~0.2 s) and this question's anchors (~10-20 ms) in a worker thread as the
+        question is posted, while members read it: its first written answer, graded on the loop in a personal
+        round, then waits for neither. A bot that never posts a question never loads the model."""
+        if question.id in self._prepared:
+            return
+        self._prepared.add(question.id)
+        task = asyncio.create_task(asyncio.to_thread(grading.prepare, question))
+        self._preparing.add(task)
+        task.add_done_callback(self._preparing.discard)
 
     def serves(self, platform: str, workspace: str) -> bool:
         """Does this process post that workspace's scheduled rounds: an adapter for its platform that takes it

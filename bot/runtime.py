@@ -9,7 +9,6 @@ import signal
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from bot import grading
 from bot.boards import Boards
 from bot.channel_setup import Workspaces
 from bot.clock import Clock, system_clock
@@ -113,7 +112,6 @@ class Runtime:
         self.scheduler = QuizScheduler(engine, self.router.deliver, self.router.serves)
         engine.events.subscribe(self.scheduler.on_engine_event)
         self.http: web.AppRunner | None = None
-        self.warming: asyncio.Task[None] | None = None  # the grader's model, loaded in a thread after start
 
     def health(self) -> dict[str, bool]:
         checks = {name: adapter.healthy() for name, adapter in self.adapters.items()}
@@ -131,7 +129,6 @@ class Runtime:
             for adapter in self.adapters.values():
                 await adapter.start(self.router)
             await self.scheduler.start()
-            self.warming = asyncio.create_task(asyncio.to_thread(grading.warm_up))  # off the loop, not awaited
             log.info("studybot ready: %s", ", ".join(self.adapters))
             await self.stop_event.wait()
         finally:

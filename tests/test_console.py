@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from bot.questions import load_bank
-from tests.conftest import REPO
+from tests.conftest import DATA, REPO
 from tests.console_process import ConsoleProcess, console_env
 
 
@@ -67,7 +67,8 @@ def test_personal_question_and_help(tmp_path):
 
 
 def test_bad_input_gets_a_message_and_no_crash(tmp_path):
-    with ConsoleProcess(console_env(tmp_path), tmp_path) as bot:
+    # The small bank: its basic questions all have four choices (a shipped basic one may be open-ended).
+    with ConsoleProcess(console_env(tmp_path, STUDYBOT_QUESTIONS=str(DATA / "mini_bank.yaml")), tmp_path) as bot:
         bot.expect("studybot console")
         bot.send("/frobnicate")
         bot.expect("Unknown command /frobnicate")

@@ -20,18 +20,22 @@ from bot.grading import GOOD_AT, PARTIAL_AT, Grade, grade, grade_question, point
 from bot.questions import load_bank
 from tests.conftest import DATA, REPO
 
-FITTING = [a for name in ("graded_answers.yaml", "graded_answers_heldout.yaml")
-           for a in yaml.safe_load((DATA / name).read_text())["answers"]]
+
+def answers(name: str) -> list[dict]:
+    """A labelled answer file's answers (libyaml's parser: these files are large, and every worker reads them)."""
+    return yaml.load((DATA / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["answers"]
+
+
+FITTING = [a for name in ("graded_answers.yaml", "graded_answers_heldout.yaml") for a in answers(name)]
 BANK = load_bank(REPO / "questions.yaml")
 RANK = {"wrong": 0, "partial": 1, "good": 2}
 # Regression alarms on the fitting set, a little under what the fitted grader reaches there (docs/grading.md);
 # the goals of issue 11 are measured on the held-out set, by its own test.
 FLOORS = {"exact": 0.70, "pass_fail": 0.85, "pairs": 0.88, "precision": 0.90}
-HELD_OUT = [a for a in yaml.safe_load((DATA / "grading_heldout.yaml").read_text())["answers"]
-            if BANK.get(a["question"]) is not None]
+HELD_OUT = [a for a in answers("grading_heldout.yaml") if BANK.get(a["question"]) is not None]
 # 450 answers to 90 other questions, written after the constants were fitted: fitting data for the next grader,
 # so far never fitted on (benchmarks/grading_fit.py --data new|all).
-NEWER = [a for n in (1, 2, 3) for a in yaml.safe_load((DATA / f"grading_fit_{n}.yaml").read_text())["answers"]]
+NEWER = [a for n in (1, 2, 3) for a in answers(f"grading_fit_{n}.yaml")]
 STYLES = {"false-statement", "terse", "other", "non-native", "chatty", "typos", "bullets", "pasted", "padding",
           "example"}
 # The goals of issue 11, on answers never used to fit anything.

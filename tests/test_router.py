@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
+from bot import grading
 from bot.events import CommandInvoked, Kind, Outgoing
+from bot.models import RoundKind
+from bot.outcomes import QuestionAsked
 from bot.ports import DeliveryError, Sent
 from bot.router import Router
 from tests.conftest import member
@@ -42,3 +48,34 @@ async def test_refused_post_is_reported_then_retried(engine, place, clock):
     await router.deliver(engine.rounds.unposted_rounds())  # what the scheduler's safety net does every minute
     assert channel.sent[-1].kind is Kind.ROUND and engine.store.round(rnd.id).message_id is not None
     assert engine.rounds.unposted_rounds() == []
+
+
+async def test_a_posted_question_is_prepared_for_grading_once_in_a_worker_thread(engine, place, monkeypatch):
+    prepared: list[tuple[str, int]] = []
+    real_prepare = grading.prepare
+
+    def prepare(question):
+        prepared.append((question.id, threading.get_ident()))
+        real_prepare(question)
+
+    monkeypatch.setattr(grading, "prepare", prepare)
+    channel = RefusingChannel()
+    channel.allowed = True
+    router = Router(engine, {"console": channel})
+    admin = member("admin")
+    await router.deliver(await router.handle(CommandInvoked(admin, place, "post", is_admin=True)))
+    await asyncio.gather(*router._preparing)
+    [rnd] = engine.rounds.open_rounds()
+    [(question_id, thread)] = prepared
+    assert question_id == rnd.question_id and thread != threading.get_ident()  # off the loop's thread
+
+    # The first written answer finds the question's anchors ready: grading it computes none.
+    question = engine.bank.by_id[question_id]
+    misses = grading.anchors.cache_info().misses
+    grading.grade_question("An answer in my own words.", question)
+    assert grading.anchors.cache_info().misses == misses
+
+    # The same question asked again (as a member's own question): prepared already, so not again.
+    again = Outgoing(Kind.PERSONAL, place, outcome=QuestionAsked(question, RoundKind.PERSONAL), to=admin)
+    await router.deliver([again])
+    assert channel.sent[-1] is again and len(prepared) == 1 and not router._preparing
