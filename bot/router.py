@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -100,21 +101,27 @@ class Router:
                 self.engine.rounds.round_posted(post, sent.message_id, sent.thread_id)
                 self.metrics.rounds_posted += 1
             if isinstance(message.outcome, QuestionAsked):
-                self._prepare(message.outcome.question)
+                self.prepare(message.outcome.question)
             return None
         finally:
             if post is not None:
                 self._posting.discard(post)
                 self.engine.store.release(f"post:{post}", self.holder)  # after its message id is stored
 
-    def _prepare(self, question: Question) -> None:
+    def prepare(self, question: Question) -> None:
         """Load the grader's model (once, ~0.2 s) and this question's anchors (~10-20 ms) in a worker thread as the
         question is posted, while members read it: its first written answer, graded on the loop in a personal
         round, then waits for neither. A bot that never posts a question never loads the model."""
-        if question.id in self._prepared:
-            return
-        self._prepared.add(question.id)
-        task = asyncio.create_task(asyncio.to_thread(grading.prepare, question))
+        if question.id not in self._prepared:
+            self._prepared.add(question.id)
+            self._in_thread(grading.prepare, question)
+
+    def prepare_model(self) -> None:
+        """Load the grader's model in a worker thread now (a restart with rounds still open)."""
+        self._in_thread(grading.warm_up)
+
+    def _in_thread(self, work: Callable[..., None], *args: Any) -> None:
+        task = asyncio.create_task(asyncio.to_thread(work, *args))
         self._preparing.add(task)
         task.add_done_callback(self._preparing.discard)
 

@@ -129,11 +129,24 @@ class Runtime:
             for adapter in self.adapters.values():
                 await adapter.start(self.router)
             await self.scheduler.start()
+            self._prepare_open_rounds()
             log.info("studybot ready: %s", ", ".join(self.adapters))
             await self.stop_event.wait()
         finally:
             await self.shutdown()
         return 0
+
+    def _prepare_open_rounds(self) -> None:
+        """After a restart with rounds still open, their answers (and a due reveal) may come at once: load the
+        grader's model now, off the loop, and prepare the channel rounds' questions. With none open, the model
+        loads with the first question posted (Router.prepare)."""
+        if not self.engine.store.has_open_rounds():
+            return
+        self.router.prepare_model()
+        for rnd in self.engine.rounds.open_rounds():
+            question = self.engine.bank.get(rnd.question_id)
+            if question is not None:
+                self.router.prepare(question)
 
     async def _start_http(self) -> None:
         slack = self.adapters.get("slack")

@@ -1,17 +1,24 @@
-"""The router: a refused round post is reported, not confirmed, and retried until it lands."""
+"""The router: a refused round post is reported, not confirmed, and retried until it lands; a posted question is
+prepared for grading off the loop, and a restart with rounds open loads the grader's model at start."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 
+from adapters.console import PLACE, ConsoleAdapter
 from bot import grading
+from bot.config import Settings
 from bot.events import CommandInvoked, Kind, Outgoing
 from bot.models import RoundKind
 from bot.outcomes import QuestionAsked
 from bot.ports import DeliveryError, Sent
+from bot.questions import load_bank
 from bot.router import Router
-from tests.conftest import member
+from bot.runtime import build_runtime
+from bot.store import Store
+from tests.conftest import DATA, member
 
 
 class RefusingChannel:
@@ -79,3 +86,26 @@ async def test_a_posted_question_is_prepared_for_grading_once_in_a_worker_thread
     again = Outgoing(Kind.PERSONAL, place, outcome=QuestionAsked(question, RoundKind.PERSONAL), to=admin)
     await router.deliver([again])
     assert channel.sent[-1] is again and len(prepared) == 1 and not router._preparing
+
+
+async def test_a_restart_with_rounds_open_loads_the_model_at_start_and_an_idle_one_does_not(tmp_path, monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(grading, "warm_up", lambda: calls.append("model"))
+    monkeypatch.setattr(grading, "prepare", lambda question: calls.append(question.id))
+    settings = Settings(db_path=tmp_path / "studybot.db", daily_at=None, weekly_at=None)
+    store = Store.open(settings.db_path)
+    bank = load_bank(DATA / "mini_bank.yaml")
+    adapter = ConsoleAdapter(settings, stdin=io.StringIO(""), stdout=io.StringIO())
+
+    idle = build_runtime(settings, bank, store, adapters={"console": adapter})
+    idle._prepare_open_rounds()  # what run() does once the adapters and the scheduler are up
+    assert calls == [] and not idle.router._preparing  # nothing open: the model waits for the first question posted
+
+    runtime = build_runtime(settings, bank, store, adapters={"console": adapter})
+    runtime.engine.workspaces.register_channel(PLACE.platform, PLACE.workspace, PLACE.channel)
+    [post] = runtime.engine.rounds.daily_round(PLACE.platform, PLACE.workspace)
+    restarted = build_runtime(settings, bank, store, adapters={"console": adapter})
+    restarted._prepare_open_rounds()
+    await asyncio.gather(*restarted.router._preparing)
+    assert sorted(calls) == sorted(["model", store.round(post.round_id).question_id])
+    store.close()
