@@ -53,7 +53,7 @@ async def one_run() -> tuple[float, float, int]:
 
 
 async def main() -> None:
-    grading.warm_up()  # as the round's post did in `studybot run` (the router prepares a posted question)
+    grading.warm_up()  # as `studybot run` does at start
     runs = [await one_run() for _ in range(3)]
     worst = max(r[0] for r in runs)
     print(f"machine: {machine()}")

@@ -707,8 +707,8 @@ def grade(text: str, key_points: tuple[str, ...] | list[str], right: str = "", w
 
 
 def warm_up() -> None:
-    """Load the embedding model now (about 0.2 s, mostly in numpy). The bot loads it with the first question it
-    posts (prepare, in a worker thread); benchmarks call this to leave the load out of what they time."""
+    """Load the embedding model now (about 0.3 s, mostly in numpy), so that the first reveal does not pay for it:
+    the runtime calls it in a worker thread at start."""
     _wordllama()
 
 

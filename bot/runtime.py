@@ -9,6 +9,7 @@ import signal
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
+from bot import grading
 from bot.boards import Boards
 from bot.channel_setup import Workspaces
 from bot.clock import Clock, system_clock
@@ -112,6 +113,7 @@ class Runtime:
         self.scheduler = QuizScheduler(engine, self.router.deliver, self.router.serves)
         engine.events.subscribe(self.scheduler.on_engine_event)
         self.http: web.AppRunner | None = None
+        self.warming: asyncio.Task[None] | None = None  # the grader's model, loaded in a thread after start
 
     def health(self) -> dict[str, bool]:
         checks = {name: adapter.healthy() for name, adapter in self.adapters.items()}
@@ -129,24 +131,12 @@ class Runtime:
             for adapter in self.adapters.values():
                 await adapter.start(self.router)
             await self.scheduler.start()
-            self._prepare_open_rounds()
+            self.warming = asyncio.create_task(asyncio.to_thread(grading.warm_up))  # off the loop, not awaited
             log.info("studybot ready: %s", ", ".join(self.adapters))
             await self.stop_event.wait()
         finally:
             await self.shutdown()
         return 0
-
-    def _prepare_open_rounds(self) -> None:
-        """After a restart with rounds still open, their answers (and a due reveal) may come at once: load the
-        grader's model now, off the loop, and prepare the channel rounds' questions. With none open, the model
-        loads with the first question posted (Router.prepare)."""
-        if not self.engine.store.has_open_rounds():
-            return
-        self.router.prepare_model()
-        for rnd in self.engine.rounds.open_rounds():
-            question = self.engine.bank.get(rnd.question_id)
-            if question is not None:
-                self.router.prepare(question)
 
     async def _start_http(self) -> None:
         slack = self.adapters.get("slack")

@@ -407,10 +407,6 @@ class Store(TeamData):
             (message_id, thread_id, round_id),
         )
 
-    def has_open_rounds(self) -> bool:
-        """Whether any round, a member's own included, can still be answered."""
-        return bool(self.rows("SELECT 1 AS one FROM rounds WHERE revealed_at IS NULL LIMIT 1"))
-
     def open_channel_rounds(self) -> list[Round]:
         rows = self.rows(
             "SELECT * FROM rounds WHERE revealed_at IS NULL AND kind IN ('daily', 'post') "

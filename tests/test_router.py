@@ -1,24 +1,18 @@
-"""The router: a refused round post is reported, not confirmed, and retried until it lands; a posted question is
-prepared for grading off the loop, and a restart with rounds open loads the grader's model at start."""
+"""The router: a refused round post is reported, not confirmed, and retried until it lands; a channel round's
+question is prepared for grading off the loop as it is posted."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 import threading
 
-from adapters.console import PLACE, ConsoleAdapter
 from bot import grading
-from bot.config import Settings
 from bot.events import CommandInvoked, Kind, Outgoing
 from bot.models import RoundKind
 from bot.outcomes import QuestionAsked
 from bot.ports import DeliveryError, Sent
-from bot.questions import load_bank
 from bot.router import Router
-from bot.runtime import build_runtime
-from bot.store import Store
-from tests.conftest import DATA, member
+from tests.conftest import member
 
 
 class RefusingChannel:
@@ -82,30 +76,8 @@ async def test_a_posted_question_is_prepared_for_grading_once_in_a_worker_thread
     grading.grade_question("An answer in my own words.", question)
     assert grading.anchors.cache_info().misses == misses
 
-    # The same question asked again (as a member's own question): prepared already, so not again.
-    again = Outgoing(Kind.PERSONAL, place, outcome=QuestionAsked(question, RoundKind.PERSONAL), to=admin)
-    await router.deliver([again])
-    assert channel.sent[-1] is again and len(prepared) == 1 and not router._preparing
-
-
-async def test_a_restart_with_rounds_open_loads_the_model_at_start_and_an_idle_one_does_not(tmp_path, monkeypatch):
-    calls: list[str] = []
-    monkeypatch.setattr(grading, "warm_up", lambda: calls.append("model"))
-    monkeypatch.setattr(grading, "prepare", lambda question: calls.append(question.id))
-    settings = Settings(db_path=tmp_path / "studybot.db", daily_at=None, weekly_at=None)
-    store = Store.open(settings.db_path)
-    bank = load_bank(DATA / "mini_bank.yaml")
-    adapter = ConsoleAdapter(settings, stdin=io.StringIO(""), stdout=io.StringIO())
-
-    idle = build_runtime(settings, bank, store, adapters={"console": adapter})
-    idle._prepare_open_rounds()  # what run() does once the adapters and the scheduler are up
-    assert calls == [] and not idle.router._preparing  # nothing open: the model waits for the first question posted
-
-    runtime = build_runtime(settings, bank, store, adapters={"console": adapter})
-    runtime.engine.workspaces.register_channel(PLACE.platform, PLACE.workspace, PLACE.channel)
-    [post] = runtime.engine.rounds.daily_round(PLACE.platform, PLACE.workspace)
-    restarted = build_runtime(settings, bank, store, adapters={"console": adapter})
-    restarted._prepare_open_rounds()
-    await asyncio.gather(*restarted.router._preparing)
-    assert sorted(calls) == sorted(["model", store.round(post.round_id).question_id])
-    store.close()
+    # A member's own question is not prepared in a thread: a burst of /quiz would take the GIL from the loop.
+    other = next(q for q in engine.bank.questions if q.id != question_id)
+    asked = Outgoing(Kind.PERSONAL, place, outcome=QuestionAsked(other, RoundKind.PERSONAL), to=admin)
+    await router.deliver([asked])
+    assert channel.sent[-1] is asked and len(prepared) == 1 and not router._preparing
