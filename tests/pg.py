@@ -39,6 +39,7 @@ class Server:
         self.bin_dir = bin_dir  # pg_dump and friends of the server's own version, when known
         self.how = how
         self._names = itertools.count(1)
+        self._template: str | None = None
 
     def url(self, dbname: str = "postgres") -> str:
         return self._url_for(dbname)
@@ -59,6 +60,17 @@ class Server:
         with self.admin() as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
+
+    def migrated_template(self) -> str:
+        """A database with every migration applied, made once per server. Cloning it for a test (CREATE DATABASE
+        ... TEMPLATE) costs about 0.1 s less than a fresh database that Store.open then migrates."""
+        if self._template is None:
+            from bot.store import Store
+
+            name = self.create_database("studybot_template")
+            Store.open(self.url(name)).close()
+            self._template = name
+        return self._template
 
     def drop_database(self, name: str) -> None:
         with self.admin() as conn:

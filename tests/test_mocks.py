@@ -300,12 +300,12 @@ def test_plan_is_stored_and_mock_items_keep_timestamps(eng, place, clock):
     assert items[1]["answered_at"] is None and items[1]["asked_at"] == items[0]["answered_at"]
 
 
-def test_the_migration_keeps_rounds_answers_and_ids(database, clock):
+def test_the_migration_keeps_rounds_answers_and_ids(empty_database, clock):
     """Version 7 widens rounds.kind: on a database with data, every row, index and reference survives."""
     from bot import migrations
     from bot.db import connect
 
-    db = connect(database)
+    db = connect(empty_database)
     try:
         if db.backend == "sqlite":
             db.execute("PRAGMA foreign_keys=ON")  # as Store.open has it while migrating

@@ -23,17 +23,17 @@ VERSIONS = [m.version for m in migrations.MIGRATIONS]
 LEGACY_NAMES = ["m001_core", "m002_study", "m003_open_questions", "m004_rounds_thread", "m006_claims"]
 
 
-def test_migrations_are_applied_once(database):
-    store = Store.open(database)
+def test_migrations_are_applied_once(empty_database):
+    store = Store.open(empty_database)
     assert migrations.applied(store.db) == VERSIONS
     store.close()
-    again = Store.open(database)  # nothing applied twice
+    again = Store.open(empty_database)  # nothing applied twice
     assert migrations.applied(again.db) == VERSIONS
     assert migrations.apply(again.db) == []
     again.close()
 
 
-def test_processes_started_together_migrate_once(database):
+def test_processes_started_together_migrate_once(empty_database):
     """Four bots open one new database at the same moment: one applies each version, the others wait for it.
 
     (Threads, each with its own connection: the database's locks see four clients, as with four processes.)"""
@@ -42,7 +42,7 @@ def test_processes_started_together_migrate_once(database):
     def open_and_close() -> None:
         try:
             start.wait()
-            store = Store.open(database)
+            store = Store.open(empty_database)
             applied_by.append(migrations.applied(store.db))
             store.close()
         except Exception as error:
@@ -54,22 +54,22 @@ def test_processes_started_together_migrate_once(database):
     for worker in workers:
         worker.join(60)
     assert errors == [] and applied_by == [VERSIONS] * 4
-    store = Store.open(database)
+    store = Store.open(empty_database)
     rows = store.rows("SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version ORDER BY version")
     assert [(r["version"], r["n"]) for r in rows] == [(v, 1) for v in VERSIONS]
     store.close()
 
 
-def test_a_failed_migration_leaves_nothing_behind(database, backend, monkeypatch):
-    store = Store.open(database)
+def test_a_failed_migration_leaves_nothing_behind(empty_database, backend, monkeypatch):
+    store = Store.open(empty_database)
     store.close()
     bad = migrations.Migration(migrations.MIGRATIONS[-1].version + 1, "broken",
                                ("CREATE TABLE half_done (x INTEGER)", "CREATE TABLE no_such_syntax ("))
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, bad])
     with pytest.raises(Exception):  # noqa: B017 (each backend has its own syntax error class)
-        Store.open(database)
+        Store.open(empty_database)
     monkeypatch.undo()
-    store = Store.open(database)
+    store = Store.open(empty_database)
     assert migrations.applied(store.db) == VERSIONS
     exists = ("SELECT name FROM sqlite_master WHERE name = 'half_done'" if backend == "sqlite"
               else "SELECT to_regclass('half_done') AS name WHERE to_regclass('half_done') IS NOT NULL")
