@@ -146,3 +146,14 @@ def place() -> Place:
 
 def member(name: str, platform: str = "console") -> Member:
     return Member(platform, f"id-{name}", name)
+
+
+# A good question suggestion's form fields (/quiz suggest), as a member fills them in on any platform.
+GOOD_SUGGESTION = {
+    "level": "basic", "topic": "Sampling", "question": "What does the temperature change when sampling tokens?",
+    "choices": "How sharp the next-token distribution is\nThe size of the vocabulary\nThe context window",
+    "correct": "1",
+    "answer": "Temperature divides the logits before the softmax: below 1 it sharpens the distribution, above 1 "
+              "it flattens it.",
+    "key_points": "divides the logits\nlower is sharper and more deterministic\nhigher is flatter and more varied",
+}

@@ -16,22 +16,15 @@ from bot.events import ChoiceMade, CommandInvoked, Kind, SuggestionSubmitted, Wr
 from bot.questions import parse_bank
 from bot.seasons import label, previous_key, season_key, season_trigger
 from bot.suggestions import export_yaml, with_suggested
-from tests.conftest import make_engine, member
+from tests.conftest import GOOD_SUGGESTION, make_engine, member
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 ALICE, BOB, CAROL, DAN = member("alice"), member("bob"), member("carol"), member("dan")
 ADMIN = member("admin")
 
-GOOD = {
-    "level": "basic", "topic": "Sampling", "question": "What does the temperature change when sampling tokens?",
-    "choices": "How sharp the next-token distribution is\nThe size of the vocabulary\nThe context window",
-    "correct": "1",
-    "answer": "Temperature divides the logits before the softmax: below 1 it sharpens the distribution, above 1 "
-              "it flattens it.",
-    "key_points": ("- divides the logits\n- lower is sharper and more deterministic\n"
-                   "- higher is flatter and more varied"),
-}
+GOOD = {**GOOD_SUGGESTION, "key_points": ("- divides the logits\n- lower is sharper and more deterministic\n"
+                                          "- higher is flatter and more varied")}  # a bulleted list is read too
 
 
 def run(engine, who, text, place, admin=False):

@@ -12,15 +12,7 @@ from slack_fake import TEAM
 from slack_rig import CHANNEL, block_text
 
 from bot.models import Place
-
-GOOD = {
-    "level": "basic", "topic": "Sampling", "question": "What does the temperature change when sampling tokens?",
-    "choices": "How sharp the next-token distribution is\nThe size of the vocabulary\nThe context window",
-    "correct": "1",
-    "answer": "Temperature divides the logits before the softmax: below 1 it sharpens the distribution, above 1 "
-              "it flattens it.",
-    "key_points": "divides the logits\nlower is sharper and more deterministic\nhigher is flatter and more varied",
-}
+from tests.conftest import GOOD_SUGGESTION
 
 
 def _actions(blocks: list[dict]) -> list[dict]:
@@ -91,14 +83,14 @@ async def test_suggest_modal_errors_stay_in_the_form_then_an_admin_rejects_with_
     assert view["blocks"][0]["element"]["initial_option"]["value"] == "basic"
     assert json.loads(view["private_metadata"])["draft"] is not None
 
-    broken = {**GOOD, "key_points": "only one point", "correct": "9"}
+    broken = {**GOOD_SUGGESTION, "key_points": "only one point", "correct": "9"}
     reply = await bot.interact(submitted("U0ADA", view, broken))
     answer = json.loads(reply.body)
     assert answer["response_action"] == "errors"
     assert set(answer["errors"]) == {"correct", "key_points"} and "needs 3 to 6" in answer["errors"]["key_points"]
     assert bot.store.suggestions_of("slack", TEAM, "pending") == []
 
-    reply = await bot.interact(submitted("U0ADA", view, GOOD))
+    reply = await bot.interact(submitted("U0ADA", view, GOOD_SUGGESTION))
     assert reply.body == ""  # the modal closes
     [pending] = bot.store.suggestions_of("slack", TEAM, "pending")
     assert pending["id"] == json.loads(view["private_metadata"])["draft"]
