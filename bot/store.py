@@ -53,28 +53,32 @@ class TeamData:
         )
 
     def season_standings(self, platform: str, workspace: str, season: str, limit: int) -> list[Standing]:
-        rows = self.rows(
-            """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
-               FROM season_scores s LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
-                    AND m.user_id = s.user_id
-               WHERE s.platform = ? AND s.workspace = ? AND s.season = ?
-               ORDER BY s.points DESC, s.correct DESC, s.name LIMIT ?""",
-            (platform, workspace, season, limit),
-        )
-        return _ranked(rows)
+        return self._period_standings("season_scores", "season", platform, workspace, season, limit)
 
     def season_standing_of(self, platform: str, workspace: str, season: str, user_id: str) -> Standing | None:
-        row = self.row(
-            """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
-               FROM season_scores s LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
+        return self._period_standing_of("season_scores", "season", platform, workspace, season, user_id)
+
+    # The week's and the season's boards: the same queries over `scores` (by week) and `season_scores` (by season).
+    _PERIOD_ROW = """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
+               FROM {table} s LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
                     AND m.user_id = s.user_id
-               WHERE s.platform = ? AND s.workspace = ? AND s.season = ? AND s.user_id = ?""",
-            (platform, workspace, season, user_id),
-        )
+               WHERE s.platform = ? AND s.workspace = ? AND s.{column} = ?"""
+
+    def _period_standings(self, table: str, column: str, platform: str, workspace: str, period: str,
+                          limit: int) -> list[Standing]:
+        rows = self.rows(self._PERIOD_ROW.format(table=table, column=column)
+                         + " ORDER BY s.points DESC, s.correct DESC, s.name LIMIT ?",
+                         (platform, workspace, period, limit))
+        return _ranked(rows)
+
+    def _period_standing_of(self, table: str, column: str, platform: str, workspace: str, period: str,
+                            user_id: str) -> Standing | None:
+        row = self.row(self._PERIOD_ROW.format(table=table, column=column) + " AND s.user_id = ?",
+                       (platform, workspace, period, user_id))
         if row is None:
             return None
-        ahead = self.row("SELECT COUNT(*) AS n FROM season_scores WHERE platform = ? AND workspace = ? AND season = ? "
-                         "AND points > ?", (platform, workspace, season, row["points"]))
+        ahead = self.row(f"SELECT COUNT(*) AS n FROM {table} WHERE platform = ? AND workspace = ? AND {column} = ? "
+                         "AND points > ?", (platform, workspace, period, row["points"]))
         return Standing(rank=(ahead["n"] if ahead else 0) + 1, **row)
 
     # ---- question reports (/quiz flag) -----------------------------------------------------------------
@@ -541,47 +545,28 @@ class Store(TeamData):
             )
 
     def standings(self, platform: str, workspace: str, week: str | None, limit: int) -> list[Standing]:
-        if week is None:
-            rows = self.rows(
-                """SELECT user_id, name, points, correct, answered, streak FROM members
-                   WHERE platform = ? AND workspace = ? ORDER BY points DESC, correct DESC, name LIMIT ?""",
-                (platform, workspace, limit),
-            )
-        else:
-            rows = self.rows(
-                """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
-                   FROM scores s LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
-                        AND m.user_id = s.user_id
-                   WHERE s.platform = ? AND s.workspace = ? AND s.week = ?
-                   ORDER BY s.points DESC, s.correct DESC, s.name LIMIT ?""",
-                (platform, workspace, week, limit),
-            )
+        if week is not None:
+            return self._period_standings("scores", "week", platform, workspace, week, limit)
+        rows = self.rows(
+            """SELECT user_id, name, points, correct, answered, streak FROM members
+               WHERE platform = ? AND workspace = ? ORDER BY points DESC, correct DESC, name LIMIT ?""",
+            (platform, workspace, limit),
+        )
         return _ranked(rows)
 
     def standing_of(self, platform: str, workspace: str, week: str | None, user_id: str) -> Standing | None:
         """One member's line with its shared rank (1 + how many have more points)."""
-        if week is None:
-            row = self.row(
-                "SELECT user_id, name, points, correct, answered, streak FROM members "
-                "WHERE platform = ? AND workspace = ? AND user_id = ?",
-                (platform, workspace, user_id),
-            )
-            ahead_sql = "SELECT COUNT(*) AS n FROM members WHERE platform = ? AND workspace = ? AND points > ?"
-            params = [platform, workspace]
-        else:
-            row = self.row(
-                """SELECT s.user_id, s.name, s.points, s.correct, s.answered, COALESCE(m.streak, 0) AS streak
-                   FROM scores s LEFT JOIN members m ON m.platform = s.platform AND m.workspace = s.workspace
-                        AND m.user_id = s.user_id
-                   WHERE s.platform = ? AND s.workspace = ? AND s.week = ? AND s.user_id = ?""",
-                (platform, workspace, week, user_id),
-            )
-            ahead_sql = ("SELECT COUNT(*) AS n FROM scores WHERE platform = ? AND workspace = ? AND week = ? "
-                         "AND points > ?")
-            params = [platform, workspace, week]
+        if week is not None:
+            return self._period_standing_of("scores", "week", platform, workspace, week, user_id)
+        row = self.row(
+            "SELECT user_id, name, points, correct, answered, streak FROM members "
+            "WHERE platform = ? AND workspace = ? AND user_id = ?",
+            (platform, workspace, user_id),
+        )
         if row is None:
             return None
-        ahead = self.row(ahead_sql, (*params, row["points"]))
+        ahead = self.row("SELECT COUNT(*) AS n FROM members WHERE platform = ? AND workspace = ? AND points > ?",
+                         (platform, workspace, row["points"]))
         return Standing(rank=(ahead["n"] if ahead else 0) + 1, **row)
 
     def member_totals(self, platform: str, workspace: str, user_id: str) -> Row | None:
