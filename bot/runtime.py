@@ -131,7 +131,11 @@ class Runtime:
             for adapter in self.adapters.values():
                 await adapter.start(self.router)
             await self.scheduler.start()
-            self.warming = asyncio.create_task(asyncio.to_thread(grading.warm_up))  # off the loop, not awaited
+            if set(self.adapters) != {"console"}:
+                # Off the loop, not awaited: a channel's first reveal must not wait for the model. The console has
+                # one person at the keyboard, who would not notice the 0.2 s at their first written answer, so a
+                # console session that grades nothing spares itself the load (and 45 MB).
+                self.warming = asyncio.create_task(asyncio.to_thread(grading.warm_up))
             log.info("studybot ready: %s", ", ".join(self.adapters))
             await self.stop_event.wait()
         finally:

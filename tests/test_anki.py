@@ -27,6 +27,7 @@ from bot.clock import UTC
 from bot.models import Member, Place
 from bot.questions import load_bank
 from bot.store import Store
+from tests.cli_runner import studybot_in_process
 from tests.conftest import DATA
 from tests.console_process import console_env
 
@@ -203,8 +204,7 @@ def test_unwritable_target_leaves_nothing_behind(tmp_path, bank):
 
 
 def studybot(tmp_path, *args, **env):
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=console_env(tmp_path, **env),
-                          capture_output=True, text=True, timeout=60)
+    return studybot_in_process(tmp_path, args, console_env(tmp_path, **env))
 
 
 def test_cli_exports_the_bank_and_a_members_misses(tmp_path, bank_path, db):

@@ -1,4 +1,4 @@
-"""`studybot grade`: one answer as text or JSON, many answers as JSON lines, and clear errors (the real CLI)."""
+"""`studybot grade`: one answer as text or JSON, many answers as JSON lines, and clear errors (in the test process)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 
 from bot.grading import grade_question, points_for
 from bot.questions import load_bank
+from tests.cli_runner import studybot_in_process
 from tests.conftest import DATA
 from tests.console_process import console_env
 
@@ -16,9 +17,7 @@ GOOD = "Humans rank outputs and a reward model learns their preferences; the pol
 
 
 def studybot(tmp_path, *args, stdin: str = ""):
-    return subprocess.run([sys.executable, "-m", "bot", "grade", *args], cwd=tmp_path,
-                          env=console_env(tmp_path, STUDYBOT_QUESTIONS=str(BANK)), input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return studybot_in_process(tmp_path, ["grade", *args], console_env(tmp_path, STUDYBOT_QUESTIONS=str(BANK)), stdin)
 
 
 def expected(question_id: str, text: str) -> dict:

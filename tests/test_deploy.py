@@ -164,7 +164,7 @@ sys.exit(bot.cli.main(["run"]))"""
 
 def test_three_processes_started_together_all_come_up(tmp_path):
     env = console_env(tmp_path)
-    for _attempt in range(4):  # cold starts on a database not yet made
+    for _attempt in range(2):  # cold starts on a database not yet made
         for old in tmp_path.glob("studybot.db*"):
             old.unlink()
         at = str(time.time() + 2.0)
