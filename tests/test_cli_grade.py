@@ -1,4 +1,5 @@
-"""`studybot grade`: one answer as text or JSON, many answers as JSON lines, and clear errors (in the test process)."""
+"""`studybot grade`: one answer as text or JSON, many answers as JSON lines, and clear errors (in the test process);
+and when the grader's embedding model is loaded."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from bot import grading
+from bot.config import Settings
 from bot.grading import grade_question, points_for
 from bot.questions import load_bank
+from bot.runtime import build_runtime
+from bot.store import Store
 from tests.cli_runner import studybot_in_process
 from tests.conftest import DATA
 from tests.console_process import console_env
@@ -97,8 +104,37 @@ def test_bad_input_is_named_and_exits_2(tmp_path):
 def test_version_and_importing_the_bot_do_not_load_the_embedding_model(tmp_path):
     probe = ("import sys\nimport bot.engine, bot.texts, bot.grading, bot.cli\n"
              "try:\n    bot.cli.main(['--version'])\nexcept SystemExit:\n    pass\n"
-             "print('loaded' if 'wordllama' in sys.modules else 'lazy')")
+             "print('loaded' if bot.grading._model is not None or 'tokenizers' in sys.modules else 'lazy')")
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=console_env(tmp_path),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "lazy"
+
+
+class StopsAtOnce:
+    """A platform adapter that, once started, asks the runtime to stop."""
+
+    def __init__(self) -> None:
+        self.stop_event = None
+
+    async def start(self, hub) -> None:
+        self.stop_event.set()
+
+    async def stop(self) -> None:
+        pass
+
+    def healthy(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("platform", "warms"), [("discord", True), ("slack", True), ("console", False)])
+async def test_the_model_loads_at_start_only_with_a_platform_connected(tmp_path, platform, warms):
+    settings = Settings(db_path=tmp_path / "studybot.db", daily_at=None, weekly_at=None)
+    adapter = StopsAtOnce()
+    runtime = build_runtime(settings, load_bank(BANK), Store.open(settings.db_path), adapters={platform: adapter})
+    adapter.stop_event = runtime.stop_event
+    assert await runtime.run() == 0
+    assert (runtime.warming is not None) == warms
+    if runtime.warming is not None:
+        await runtime.warming  # in a worker thread: the first reveal finds the model loaded
+        assert grading._model is not None
