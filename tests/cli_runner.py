@@ -18,6 +18,7 @@ from pathlib import Path
 from unittest import mock
 
 from bot import cli
+from tests.console_process import console_env
 
 
 def studybot_in_process(cwd: Path, args: Sequence[str], env: Mapping[str, str],
@@ -34,3 +35,8 @@ def studybot_in_process(cwd: Path, args: Sequence[str], env: Mapping[str, str],
         finally:
             os.chdir(before)
     return subprocess.CompletedProcess(["studybot", *args], code, out.getvalue(), err.getvalue())
+
+
+def studybot(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    """`studybot ARGS` in tmp_path with the console tests' environment (its database there), plus `env`."""
+    return studybot_in_process(tmp_path, args, console_env(tmp_path, **env), stdin)

@@ -27,7 +27,7 @@ from bot.clock import UTC
 from bot.models import Member, Place
 from bot.questions import load_bank
 from bot.store import Store
-from tests.cli_runner import studybot_in_process
+from tests.cli_runner import studybot
 from tests.conftest import DATA
 from tests.console_process import console_env
 
@@ -201,10 +201,6 @@ def test_unwritable_target_leaves_nothing_behind(tmp_path, bank):
 
 
 # ---- the command line --------------------------------------------------------------------------
-
-
-def studybot(tmp_path, *args, **env):
-    return studybot_in_process(tmp_path, args, console_env(tmp_path, **env))
 
 
 def test_cli_exports_the_bank_and_a_members_misses(tmp_path, bank_path, db):

@@ -13,13 +13,9 @@ from bot import __version__
 from bot.config import ConfigError, load_settings, parse_duration
 from bot.grading import grade_question
 from bot.questions import load_bank
-from tests.cli_runner import studybot_in_process
+from tests.cli_runner import studybot
 from tests.conftest import DATA
 from tests.console_process import console_env
-
-
-def studybot(tmp_path, *args, stdin: str = "", **env):
-    return studybot_in_process(tmp_path, args, console_env(tmp_path, **env), stdin)
 
 
 @pytest.mark.parametrize(

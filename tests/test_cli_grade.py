@@ -15,7 +15,7 @@ from bot.grading import grade_question, points_for
 from bot.questions import load_bank
 from bot.runtime import build_runtime
 from bot.store import Store
-from tests.cli_runner import studybot_in_process
+from tests.cli_runner import studybot
 from tests.conftest import DATA
 from tests.console_process import console_env
 
@@ -23,8 +23,8 @@ BANK = DATA / "mini_bank.yaml"
 GOOD = "Humans rank outputs and a reward model learns their preferences; the policy is then optimised against it"
 
 
-def studybot(tmp_path, *args, stdin: str = ""):
-    return studybot_in_process(tmp_path, ["grade", *args], console_env(tmp_path, STUDYBOT_QUESTIONS=str(BANK)), stdin)
+def grade(tmp_path, *args, stdin: str = ""):
+    return studybot(tmp_path, "grade", *args, stdin=stdin, STUDYBOT_QUESTIONS=str(BANK))
 
 
 def expected(question_id: str, text: str) -> dict:
@@ -37,7 +37,7 @@ def expected(question_id: str, text: str) -> dict:
 
 
 def test_json_output_is_one_object_with_the_documented_fields(tmp_path):
-    result = studybot(tmp_path, "a1", GOOD, "--json")
+    result = grade(tmp_path, "a1", GOOD, "--json")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert set(out) == {"question", "verdict", "score", "points", "covered", "missed", "grader"}
@@ -45,7 +45,7 @@ def test_json_output_is_one_object_with_the_documented_fields(tmp_path):
     assert out["verdict"] in ("good", "partial", "wrong") and out["grader"] == "built-in"
     key_points = load_bank(BANK).get("a1").key_points
     assert sorted(out["covered"] + out["missed"]) == sorted(key_points)
-    piped = studybot(tmp_path, "a1", "--json", stdin="nothing relevant at all")
+    piped = grade(tmp_path, "a1", "--json", stdin="nothing relevant at all")
     assert json.loads(piped.stdout) == {**expected("a1", "nothing relevant at all")} and piped.returncode == 0
     assert json.loads(piped.stdout)["points"] == 0  # a wrong verdict earns no points
 
@@ -56,7 +56,7 @@ def test_batch_grades_every_line_in_order_from_a_file_or_stdin(tmp_path):
     path = tmp_path / "answers.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     for args, stdin in (((str(path),), ""), (("-",), path.read_text())):
-        result = studybot(tmp_path, "--batch", *args, stdin=stdin)
+        result = grade(tmp_path, "--batch", *args, stdin=stdin)
         assert result.returncode == 0, result.stderr
         outs = [json.loads(line) for line in result.stdout.splitlines()]
         assert outs == [expected(x["question"], x["text"]) for x in lines]
@@ -74,7 +74,7 @@ def test_batch_reports_bad_lines_by_number_keeps_going_and_exits_2(tmp_path):
         "",
         json.dumps({"question": "a2", "text": "It retrieves documents into the prompt"}),
     ]) + "\n")
-    result = studybot(tmp_path, "--batch", str(path))
+    result = grade(tmp_path, "--batch", str(path))
     assert result.returncode == 2
     outs = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(outs) == 7  # one object per non-blank line, in order
@@ -89,15 +89,15 @@ def test_batch_reports_bad_lines_by_number_keeps_going_and_exits_2(tmp_path):
 
 
 def test_bad_input_is_named_and_exits_2(tmp_path):
-    unknown = studybot(tmp_path, "a9", "text", "--json")
+    unknown = grade(tmp_path, "a9", "text", "--json")
     assert unknown.returncode == 2 and "no question with id 'a9'" in unknown.stderr and not unknown.stdout
-    empty = studybot(tmp_path, "a1", "   ")
+    empty = grade(tmp_path, "a1", "   ")
     assert empty.returncode == 2 and "no answer to grade" in empty.stderr
-    missing = studybot(tmp_path, "--batch", str(tmp_path / "nope.jsonl"))
+    missing = grade(tmp_path, "--batch", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
-    both = studybot(tmp_path, "a1", "--batch", "-")
+    both = grade(tmp_path, "a1", "--batch", "-")
     assert both.returncode == 2 and "takes no QUESTION_ID" in both.stderr
-    nothing = studybot(tmp_path)
+    nothing = grade(tmp_path)
     assert nothing.returncode == 2 and "QUESTION_ID" in nothing.stderr
 
 

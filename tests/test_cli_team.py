@@ -10,7 +10,7 @@ from bot.models import Member, Place
 from bot.questions import load_bank
 from bot.store import Store
 from tests.conftest import DATA, make_engine
-from tests.test_cli import studybot
+from tests.cli_runner import studybot
 
 PLACE = Place("console", "local", "console")
 ALICE, BOB, CAROL = (Member("console", f"console:{n}", n) for n in ("alice", "bob", "carol"))

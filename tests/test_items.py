@@ -35,7 +35,7 @@ from bot.items import (
 from bot.models import Member, Place
 from bot.questions import load_bank
 from bot.store import Store
-from tests.cli_runner import studybot_in_process
+from tests.cli_runner import studybot
 from tests.console_process import console_env
 
 N = 80
@@ -237,10 +237,6 @@ def test_empty_database_gives_no_rows_and_a_header_only_csv(tmp_path):
 
 
 # ---- the command line --------------------------------------------------------------------------
-
-
-def studybot(tmp_path, *args, **env):
-    return studybot_in_process(tmp_path, args, console_env(tmp_path, **env))
 
 
 def test_cli_prints_the_table_and_writes_the_csv(tmp_path, db):
