@@ -9,8 +9,8 @@ from bot.events import ChoiceMade, CommandInvoked, SuggestionSubmitted
 from bot.models import Member, Place
 from bot.questions import load_bank
 from bot.store import Store
-from tests.conftest import DATA, make_engine
 from tests.cli_runner import studybot
+from tests.conftest import DATA, make_engine
 
 PLACE = Place("console", "local", "console")
 ALICE, BOB, CAROL = (Member("console", f"console:{n}", n) for n in ("alice", "bob", "carol"))
