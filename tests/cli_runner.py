@@ -3,8 +3,8 @@ and the standard streams swapped in for the call, and the result shaped like `su
 
 A process costs about 0.2 s of CPU to start (the interpreter, the imports, the bank), and the command-line
 tests make dozens of calls; in the test's process a call costs the command's own work. The real entry points
-keep their process tests: `python -m bot run` in the console and deploy tests, the installed `studybot` script
-in tests/test_packaging.py."""
+keep their process tests: `python -m bot run`, `backup` and `export` in the console, operations and deploy
+tests, and the installed `studybot` script in tests/test_packaging.py."""
 
 from __future__ import annotations
 
