@@ -37,7 +37,7 @@ FITTED = ("graded_answers.yaml", "graded_answers_heldout.yaml")  # what bot/grad
 # 450 answers to 90 other questions, written after those constants were fixed (by writers who saw neither the
 # grader nor the held-out set): `--data new` measures the shipped constants on them, `--data all` refits on all 620.
 NEW = ("grading_fit_1.yaml", "grading_fit_2.yaml", "grading_fit_3.yaml")
-FITTING = FITTED
+DATA = {"fitted": FITTED, "new": NEW, "all": FITTED + NEW}
 TARGET = {"good": 1.0, "partial": 0.5, "wrong": 0.0}
 RANK = {"good": 2, "partial": 1, "wrong": 0}
 KEY_POINT_PRECISION_AIM = 0.93  # the found threshold is the lowest that keeps this precision on the training folds
@@ -54,10 +54,10 @@ class Example:
     anchors: grading.Anchors
 
 
-def load(open_ended: bool) -> list[Example]:
+def load(files: tuple[str, ...], open_ended: bool) -> list[Example]:
     bank = load_bank(REPO / "questions.yaml")
     examples = []
-    for name in FITTING:
+    for name in files:
         for answer in yaml.safe_load((REPO / "tests" / "data" / name).read_text())["answers"]:
             q = bank.get(answer["question"])
             right, wrong = ("", ()) if open_ended else (q.correct_text, q.wrong_choices)
@@ -249,13 +249,12 @@ def main() -> None:
     parser.add_argument("--data", choices=("fitted", "new", "all"), default="fitted",
                         help="the answers the constants were fitted on (default), the 450 newer ones, or all")
     args = parser.parse_args()
-    global FITTING
-    FITTING = {"fitted": FITTED, "new": NEW, "all": FITTED + NEW}[args.data]
-    choice = load(open_ended=False)
+    files = DATA[args.data]
+    choice = load(files, open_ended=False)
     if args.mode in ("choice", "both"):
         report(choice, args.constants)
     if args.mode in ("open", "both"):
-        report(load(open_ended=True), args.constants, choice)
+        report(load(files, open_ended=True), args.constants, choice)
 
 
 if __name__ == "__main__":
