@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import html
+import itertools
+import json
 import os
 import re
+import sqlite3
+import tempfile
+import time
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -182,13 +188,33 @@ def build_deck(questions: Iterable[Question], name: str, deck_id: int = BANK_DEC
     return deck
 
 
+def write_package(deck: genanki.Deck, path: Path) -> None:
+    """The .apkg: a zip of the deck's Anki collection (an SQLite file) and an empty media list.
+
+    genanki's own Package.write_to_file builds the collection in a tempfile.mkstemp() file that it never removes
+    (genanki 0.13.1): a bot that exports decks for months would fill /tmp. So the collection is built here, with
+    genanki's write_to_db, in a directory that goes when the deck is written."""
+    with tempfile.TemporaryDirectory(prefix="studybot-anki-") as work:
+        collection = Path(work) / "collection.anki2"
+        conn = sqlite3.connect(collection)
+        try:
+            now = time.time()
+            genanki.Package(deck).write_to_db(conn.cursor(), now, itertools.count(int(now * 1000)))
+            conn.commit()
+        finally:
+            conn.close()
+        with zipfile.ZipFile(path, "w") as package:
+            package.write(collection, "collection.anki2")
+            package.writestr("media", json.dumps({}))
+
+
 def write_deck(deck: genanki.Deck, path: Path) -> None:
     """Write the .apkg through a temporary file beside it, so a failure leaves no half-written deck."""
     if path.is_dir():
         raise AnkiError(f"cannot write the deck to {path}: it is a directory")
     partial = path.with_name(path.name + ".partial")
     try:
-        genanki.Package(deck).write_to_file(str(partial))
+        write_package(deck, partial)
         os.replace(partial, path)
     except OSError as error:
         with contextlib.suppress(OSError):

@@ -125,12 +125,16 @@ def store(database):
     s.close()
 
 
+# Where the PostgreSQL engines' files go (charts, decks): one directory per test process, removed at its exit.
+_FILES = tempfile.TemporaryDirectory(prefix="studybot-files-")
+
+
 def make_engine(store: Store, bank, clock, **settings) -> QuizEngine:
     if store.path is not None:
         settings.setdefault("db_path", store.path)
     else:  # PostgreSQL: db_path only places the charts directory
         settings.setdefault("db_url", store.db.url)
-        settings.setdefault("db_path", Path(tempfile.mkdtemp(prefix="studybot-charts-")) / "studybot.db")
+        settings.setdefault("db_path", Path(tempfile.mkdtemp(dir=_FILES.name)) / "studybot.db")
     return build_engine(store, bank, Settings(**settings), clock=clock, rng=random.Random(7))
 
 

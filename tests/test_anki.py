@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import zipfile
 from datetime import datetime, timedelta
 
@@ -198,6 +199,19 @@ def test_unwritable_target_leaves_nothing_behind(tmp_path, bank):
     with pytest.raises(AnkiError, match=r"cannot write the deck to .*No such file or directory"):
         write_deck(deck, target / "missing" / "deck.apkg")
     assert list(target.iterdir()) == []
+
+
+def test_writing_a_deck_leaves_no_temporary_file(tmp_path, bank, monkeypatch):
+    """genanki's own writer leaves its collection file in the temporary directory; a bot exporting decks daily
+    must not fill /tmp."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    out = tmp_path / "deck.apkg"
+    write_deck(build_deck(bank.questions, "test"), out)
+    assert list(temporary.iterdir()) == []
+    notes, _ = read_apkg(out, tmp_path)
+    assert set(notes) == {q.id for q in bank.questions}
 
 
 # ---- the command line --------------------------------------------------------------------------

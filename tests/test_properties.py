@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from datetime import datetime, timedelta
-from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,14 +30,13 @@ nasty_text = st.one_of(
 )
 
 
-def fresh_engine():
-    directory = tempfile.mkdtemp()
-    store = Store.open(Path(directory) / "studybot.db")
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory):
+    """One engine for every example of the module (Hypothesis runs each test many times in one call)."""
+    store = Store.open(tmp_path_factory.mktemp("properties") / "studybot.db")
     clock = FakeClock(datetime(2026, 11, 23, 9, tzinfo=UTC))
-    return make_engine(store, load_bank(DATA / "mini_bank.yaml"), clock, reveal_after=3600), clock
-
-
-ENGINE, CLOCK = fresh_engine()
+    yield make_engine(store, load_bank(DATA / "mini_bank.yaml"), clock, reveal_after=3600), clock
+    store.close()
 
 
 @given(nasty_text)
@@ -54,29 +52,31 @@ def test_command_text_parses_or_explains(text):
 
 @given(nasty_text, st.booleans())
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_any_command_gets_a_private_answer_and_no_crash(text, admin):
+def test_any_command_gets_a_private_answer_and_no_crash(rig, text, admin):
+    engine, _ = rig
     member = Member("console", "u-prop", "prop")
-    out = ENGINE.handle(CommandInvoked(member, PLACE, text, is_admin=admin))
+    out = engine.handle(CommandInvoked(member, PLACE, text, is_admin=admin))
     assert out
     assert all(m.kind is Kind.ROUND or m.to == member for m in out)
 
 
 @given(nasty_text, nasty_text)
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_written_answers_are_kept_whole_and_never_echo_live_mentions(name, text):
-    [post] = ENGINE.rounds.post_round(PLACE, None)
+def test_written_answers_are_kept_whole_and_never_echo_live_mentions(rig, name, text):
+    engine, clock = rig
+    [post] = engine.rounds.post_round(PLACE, None)
     member = Member("console", "u-" + str(abs(hash(name)) % 10_000), name)
-    [reply] = ENGINE.handle(WrittenAnswer(member, text, round_id=post.round_id))
+    [reply] = engine.handle(WrittenAnswer(member, text, round_id=post.round_id))
     assert reply.to == member and reply.text
-    stored = ENGINE.store.answer(post.round_id, member.user_id)
+    stored = engine.store.answer(post.round_id, member.user_id)
     if text.strip():
         assert stored is not None and stored.text == text.strip()
     else:
         assert stored is None and "empty" in reply.text
-    ENGINE.handle(ChoiceMade(member, 1, round_id=post.round_id))
-    CLOCK.advance(hours=2)
-    out = ENGINE.rounds.reveal(post.round_id)
-    board = ENGINE.boards.board(PLACE, "all", member.user_id)
+    engine.handle(ChoiceMade(member, 1, round_id=post.round_id))
+    clock.advance(hours=2)
+    out = engine.rounds.reveal(post.round_id)
+    board = engine.boards.board(PLACE, "all", member.user_id)
     for message in [*out, reply]:
         assert not LIVE_MENTION.search(message.text), message.text
     assert not LIVE_MENTION.search(board)
@@ -99,10 +99,11 @@ def test_mangled_banks_are_rejected_with_lines_or_accepted(position, cut, insert
 
 @given(st.text(max_size=200))
 @settings(max_examples=200, deadline=None)
-def test_setup_values_never_crash(text):
+def test_setup_values_never_crash(rig, text):
+    engine, _ = rig
     member = Member("console", "admin", "admin")
-    out = ENGINE.handle(CommandInvoked(member, PLACE, "setup " + text, is_admin=True))
+    out = engine.handle(CommandInvoked(member, PLACE, "setup " + text, is_admin=True))
     assert out and all(m.to == member for m in out)
-    settings_now = ENGINE.settings_for("console", "local")
+    settings_now = engine.settings_for("console", "local")
     assert 5 <= settings_now.reveal_after <= 7 * 86400
     assert timedelta(seconds=settings_now.reveal_after)

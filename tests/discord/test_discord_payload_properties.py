@@ -63,4 +63,5 @@ async def scenario(events: list[tuple[str, dict]], directory: Path) -> None:
 @given(st.lists(EVENTS, min_size=20, max_size=20))
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 def test_mangled_gateway_events_never_stop_the_bot(events):
-    asyncio.run(scenario(events, Path(tempfile.mkdtemp())))
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(scenario(events, Path(directory)))
