@@ -100,15 +100,21 @@ def _database(backend: str, tmp_path: Path, request, migrated: bool):
         yield tmp_path / "studybot.db"
         return
     server = request.getfixturevalue("pg_server")
-    name = server.create_database(template=server.migrated_template() if migrated else "template0")
+    if not migrated:
+        name = server.create_database()
+        yield server.url(name)
+        server.drop_database(name)
+        return
+    name = server.migrated_database()
     yield server.url(name)
-    server.drop_database(name)
+    server.give_back(name)
 
 
 @pytest.fixture
 def database(backend: str, tmp_path: Path, request):
-    """What Store.open takes for this test: a new SQLite file in tmp_path, or the URL of a new PostgreSQL database
-    with the migrations applied (cloned from the server's migrated template: cheaper than migrating each)."""
+    """What Store.open takes for this test: a new SQLite file in tmp_path, or the URL of a PostgreSQL database with
+    the migrations applied and no rows (cloned from the server's migrated template, or an earlier test's database
+    emptied: see tests/pg.py)."""
     yield from _database(backend, tmp_path, request, migrated=True)
 
 

@@ -40,6 +40,8 @@ class Server:
         self.how = how
         self._names = itertools.count(1)
         self._template: str | None = None
+        self._template_layout: tuple[tuple[str, ...], int] = ((), 0)
+        self._emptied: list[str] = []  # migrated databases a test gave back with their rows deleted, for the next
 
     def url(self, dbname: str = "postgres") -> str:
         return self._url_for(dbname)
@@ -65,12 +67,61 @@ class Server:
         """A database with every migration applied, made once per server. Cloning it for a test (CREATE DATABASE
         ... TEMPLATE) costs about 0.1 s less than a fresh database that Store.open then migrates."""
         if self._template is None:
+            import psycopg
+
             from bot.store import Store
 
             name = self.create_database("studybot_template")
             Store.open(self.url(name)).close()
+            with psycopg.connect(self.url(name)) as conn:
+                self._template_layout = self._layout(conn)
             self._template = name
         return self._template
+
+    def migrated_database(self) -> str:
+        """A database in the state the migrations leave it: every table there and empty. A database an earlier test
+        gave back (give_back) when there is one, else a clone of the migrated template."""
+        if self._emptied:
+            return self._emptied.pop()
+        return self.create_database(template=self.migrated_template())
+
+    def give_back(self, name: str) -> None:
+        """The test is done with a migrated_database: its rows are deleted and its sequences restarted, so the next
+        test gets it as new (about 5 ms, where cloning the template costs about 95 ms of the server's CPU). A
+        database whose tables or applied migrations are no longer the template's is dropped instead."""
+        try:
+            self._empty(name)
+        except Exception:
+            self.drop_database(name)
+            raise
+        self._emptied.append(name)
+
+    def _empty(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(name), autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            layout = self._layout(conn)
+            if layout != self._template_layout:
+                raise RuntimeError(f"database {name} no longer has the template's tables or migrations: {layout}")
+            tables = [t for t in layout[0] if t != "schema_migrations"]
+            sequences = [r[0] for r in conn.execute(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
+            with conn.transaction():
+                conn.execute("SET LOCAL session_replication_role = replica")  # no foreign key checks: all rows go
+                for table in tables:
+                    conn.execute(f'DELETE FROM "{table}"')
+                for sequence in sequences:
+                    conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+
+    @staticmethod
+    def _layout(conn) -> tuple[tuple[str, ...], int]:
+        """The public tables and the number of applied migrations: what a test must leave as it found them."""
+        tables = tuple(sorted(r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")))
+        [(applied,)] = conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchall()
+        return tables, applied
 
     def drop_database(self, name: str) -> None:
         with self.admin() as conn:

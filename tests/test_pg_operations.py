@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 
@@ -99,3 +100,37 @@ def test_backup_without_pg_dump_gives_the_command_without_the_password(played, t
     assert "pg_dump --format=custom --file=" in err and "--username=postgres" in err and "--dbname=" in err
     assert PASSWORD not in err
     assert not (tmp_path / "b.dump").exists()
+
+
+def test_a_database_given_back_comes_again_as_new(pg_server, mini_bank, clock):
+    """The PostgreSQL tests reuse databases (tests/pg.py): the next test must find no rows, ids from 1 again, and
+    a database whose tables changed must not come back at all."""
+    import psycopg
+
+    name = pg_server.migrated_database()
+    store = Store.open(pg_server.url(name))
+    engine = make_engine(store, mini_bank, clock, reveal_after=3600)
+    place = Place("console", "local", "console")
+    [first] = engine.rounds.post_round(place, "basic")
+    engine.handle(ChoiceMade(Member("console", "console:ann", "ann"), 1, round_id=first.round_id))
+    [second] = engine.rounds.post_round(Place("console", "other", "console"), "basic")
+    leftover = Store.open(pg_server.url(name))  # a connection the test forgot: closed by the server
+    pg_server.give_back(name)
+    store.close()
+
+    assert pg_server.migrated_database() == name
+    again = Store.open(pg_server.url(name))
+    assert again.rows("SELECT id FROM rounds") == [] and again.rows("SELECT user_id FROM answers") == []
+    [post] = make_engine(again, mini_bank, clock, reveal_after=3600).rounds.post_round(place, "basic")
+    assert post.round_id == first.round_id < second.round_id  # the ids start over
+    again.close()
+    with contextlib.suppress(Exception):
+        leftover.close()
+
+    with psycopg.connect(pg_server.url(name), autocommit=True) as conn:
+        conn.execute("CREATE TABLE stray (x INTEGER)")
+    with pytest.raises(RuntimeError, match="no longer has the template's tables"):
+        pg_server.give_back(name)
+    fresh = pg_server.migrated_database()
+    assert fresh != name
+    pg_server.give_back(fresh)
