@@ -35,6 +35,7 @@ Figures and limits: docs/grading.md.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 import threading
@@ -252,14 +253,17 @@ def _embed(texts: list[str], whole: bool = False) -> np.ndarray:
     per_text = [[i for w in text.split() for i in _word_ids(w)] for text in texts]
     lengths = np.array([len(ids) for ids in per_text], dtype=np.int64)
     ids = np.fromiter((i for ids in per_text for i in ids), dtype=np.int64, count=int(lengths.sum()))
-    gathered = table[np.clip(ids, 0, table.shape[0] - 1)].astype(np.float32)
+    gathered = table[np.clip(ids, 0, table.shape[0] - 1)]
     sums = np.zeros((len(texts) + whole, table.shape[1]), dtype=np.float32)
-    filled = lengths > 0
-    if filled.any():
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        sums[:len(texts)][filled] = np.add.reduceat(gathered, starts[filled], axis=0)
+    # One sum per text: np.add.reduceat along the rows is 4-6 times slower on a long answer (15 ms for 7,000
+    # tokens, where these slices take 2.5 ms), and no faster on short ones.
+    end = 0
+    for row, length in enumerate(lengths.tolist()):
+        if length:
+            sums[row] = gathered[end:end + length].sum(axis=0, dtype=np.float32)
+        end += length
     if whole:
-        sums[-1] = gathered.sum(axis=0)
+        sums[-1] = gathered.sum(axis=0, dtype=np.float32)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)  # the mean's direction is the sum's
     return sums / np.where(norms == 0, 1.0, norms)
 
@@ -382,10 +386,11 @@ def _without_repeats(sentence: str) -> str:
     tokens = [m.group() for m in words_at]
     seen: set[tuple[str, ...]] = set()
     dropped = [False] * len(tokens)
-    for i in range(len(tokens) - REPEAT_RUN + 1):
-        run = tuple(tokens[i:i + REPEAT_RUN])
+    every_run = [True] * REPEAT_RUN
+    runs = zip(*(tokens[k:] for k in range(REPEAT_RUN)), strict=False)  # each run of REPEAT_RUN words, in order
+    for i, run in enumerate(runs):
         if run in seen:
-            dropped[i:i + REPEAT_RUN] = [True] * REPEAT_RUN
+            dropped[i:i + REPEAT_RUN] = every_run
         else:
             seen.add(run)
     if not any(dropped):
@@ -420,10 +425,9 @@ def _strip_copies(text: str, ref: _Reference) -> str:
     choices copied into it. Folding always, not only when something is taken out, keeps what is left as it was."""
     folded = _normal(text)
     found = list(_WORD.finditer(folded))
-    joined = " ".join(m.group() for m in found)
-    starts = [0]
-    for m in found[:-1]:
-        starts.append(starts[-1] + len(m.group()) + 1)
+    tokens = [m.group() for m in found]
+    joined = " ".join(tokens)
+    starts = list(itertools.accumulate((len(t) + 1 for t in tokens[:-1]), initial=0))  # each word's place in joined
 
     def spans(words_: str) -> list[tuple[int, int]]:
         out, n, at = [], words_.count(" ") + 1, joined.find(words_)

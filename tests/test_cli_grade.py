@@ -111,6 +111,24 @@ def test_version_and_importing_the_bot_do_not_load_the_embedding_model(tmp_path)
     assert result.stdout.splitlines()[-1] == "lazy"
 
 
+@pytest.mark.parametrize(("preset", "expected"), [(None, "1"), ("2", "2")])
+def test_the_grader_runs_numpy_on_one_thread_unless_told_otherwise(tmp_path, preset, expected):
+    """OpenBLAS would spin a thread per core for the grader's tiny products (a quarter of its CPU on 2 cores)."""
+    probe = ("import os, bot, numpy, bot.grading\n"
+             "bot.grading.grade('low-rank matrices, frozen weights', ('low-rank matrices', 'frozen weights'))\n"
+             "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))")
+    env = {k: v for k, v in console_env(tmp_path).items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    setting, threads = result.stdout.split()
+    assert setting == expected
+    if preset is None:
+        assert threads == "1"  # the process's only thread: no BLAS threads were started
+
+
 class StopsAtOnce:
     """A platform adapter that, once started, asks the runtime to stop."""
 
