@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from bot.dashboard import mount_dashboard
@@ -72,14 +73,28 @@ async def served(engine):
         await runner.cleanup()
 
 
-@asynccontextmanager
-async def chromium():
+# One browser for the module (a launch costs about 2 s of CPU), on the module's event loop; each test opens its
+# own context, so no cookie or storage passes from one test to the next.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser():
     async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            yield browser
+            yield launched
         finally:
-            await browser.close()
+            await launched.close()
+
+
+@asynccontextmanager
+async def chromium(browser, **options):
+    context = await browser.new_context(**options)
+    try:
+        yield context
+    finally:
+        await context.close()
 
 
 async def shot(page, name: str) -> None:
@@ -126,10 +141,10 @@ STRUCTURE = """() => ({
 })"""
 
 
-async def test_pages_render_and_the_board_shows_the_right_names(team):
+async def test_pages_render_and_the_board_shows_the_right_names(team, browser):
     expected = [s.name for s in team.store.standings("console", "local", None, 50)]
-    async with served(team) as base, chromium() as browser:
-        page = await browser.new_page(viewport=DESKTOP)
+    async with served(team) as base, chromium(browser, viewport=DESKTOP) as context:
+        page = await context.new_page()
         admin = base + link(team, PEOPLE[0], admin=True)
         response = await page.goto(admin + "board?scope=all")
         assert response.status == 200
@@ -167,9 +182,9 @@ async def test_pages_render_and_the_board_shows_the_right_names(team):
         assert await page.locator("svg.chart").count() == 1
 
 
-async def test_forged_expired_and_revoked_links_get_403_in_the_browser(team, clock):
-    async with served(team) as base, chromium() as browser:
-        page = await browser.new_page()
+async def test_forged_expired_and_revoked_links_get_403_in_the_browser(team, clock, browser):
+    async with served(team) as base, chromium(browser) as context:
+        page = await context.new_page()
         good = base + link(team, PEOPLE[0], admin=True)
         token = good.rstrip("/").rsplit("/", 1)[1]
         payload, signature = token.split(".")
@@ -192,9 +207,9 @@ async def test_forged_expired_and_revoked_links_get_403_in_the_browser(team, clo
         assert (await page.goto(good)).status == 403
 
 
-async def test_every_page_works_on_a_phone_and_is_accessible(team):
-    async with served(team) as base, chromium() as browser:
-        context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+async def test_every_page_works_on_a_phone_and_is_accessible(team, browser):
+    phone = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+    async with served(team) as base, chromium(browser, **phone) as context:
         page = await context.new_page()
         admin = base + link(team, PEOPLE[0], admin=True)
         for key, path in PAGES.items():
@@ -214,4 +229,3 @@ async def test_every_page_works_on_a_phone_and_is_accessible(team):
         assert await page.evaluate("document.activeElement.className") == "skip"
         await page.keyboard.press("Enter")
         assert await page.evaluate("document.activeElement.id") == "main"
-        await context.close()
