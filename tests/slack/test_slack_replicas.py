@@ -29,7 +29,7 @@ from slack_rig import CHANNEL, REPO, sign
 
 from bot.scheduler import POLL_SECONDS
 
-REVEAL_SECONDS = 8
+REVEAL_SECONDS = 5  # long enough to answer through both replicas and kill the poster before the deadline
 START_WAIT = 60.0  # seconds for a replica to answer /healthz
 MEMBERS = [f"U0M{n:03d}" for n in range(12)]
 
