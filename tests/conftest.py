@@ -11,6 +11,7 @@ from __future__ import annotations
 import compileall
 import os
 import random
+import shutil
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -56,6 +57,7 @@ def mini_bank():
 
 
 BACKENDS = ("sqlite", "postgresql")
+_PG_SHARED = pytest.StashKey[Path]()
 
 
 def pytest_configure(config) -> None:
@@ -67,6 +69,18 @@ def pytest_configure(config) -> None:
         for package in ("bot", "adapters", "tests"):
             compileall.compile_dir(REPO / package, quiet=1)
         _rewrite_test_modules(config)
+        # One PostgreSQL server for the run, shared by the workers (each used to start its own: about 1 s of CPU
+        # each, one after another under pgserver's lock). The last worker to finish stops it.
+        if "STUDYBOT_TEST_PG_SHARED" not in os.environ:
+            os.environ["STUDYBOT_TEST_PG_SHARED"] = tempfile.mkdtemp(prefix="sb-pg-run-")
+            config.stash[_PG_SHARED] = Path(os.environ["STUDYBOT_TEST_PG_SHARED"])
+
+
+def pytest_unconfigure(config) -> None:
+    shared = config.stash.get(_PG_SHARED, None)
+    if shared is not None:  # the controller, after every worker (and so the server) has stopped
+        shutil.rmtree(shared, ignore_errors=True)
+        os.environ.pop("STUDYBOT_TEST_PG_SHARED", None)
 
 
 def _rewrite_test_modules(config) -> None:
@@ -108,7 +122,8 @@ def pg_server():
     from tests import pg
 
     try:
-        server = pg.start()
+        shared = os.environ.get("STUDYBOT_TEST_PG_SHARED")
+        server = pg.start(shared=Path(shared) if shared else None)
     except pg.Unavailable as error:
         if os.environ.get("STUDYBOT_REQUIRE_PG") == "1":
             pytest.fail(f"STUDYBOT_REQUIRE_PG=1 but {error}", pytrace=False)

@@ -131,14 +131,16 @@ class Server:
         self._stop()
 
 
-def start(base: Path | None = None) -> Server:
+def start(base: Path | None = None, shared: Path | None = None) -> Server:
+    """shared: a directory where the processes of one test run share one pgserver server (the last one to stop it
+    stops the server and deletes its data); without it, each start makes its own."""
     reasons = []
     url = os.environ.get("STUDYBOT_TEST_PG_URL", "").strip()
     if url:
         return _external(url)
     for attempt in (_pgserver, _debian):
         try:
-            return attempt(base)
+            return attempt(base, shared) if attempt is _pgserver else attempt(base)
         except Unavailable as error:
             reasons.append(str(error))
         except Exception as error:
@@ -157,12 +159,13 @@ def _external(url: str) -> Server:
     return Server(url_for, lambda: None, None, "STUDYBOT_TEST_PG_URL")
 
 
-def _pgserver(base: Path | None) -> Server:
+def _pgserver(base: Path | None, shared: Path | None = None) -> Server:
     try:
         import pgserver
     except ImportError:
         raise Unavailable("pgserver: not installed (pip install pgserver)") from None
-    data = Path(tempfile.mkdtemp(prefix="sb-pg-", dir=base))
+    # pgserver counts the processes that use a data directory, under a lock: the first starts the server
+    data = shared / "pgdata" if shared is not None else Path(tempfile.mkdtemp(prefix="sb-pg-", dir=base))
     server = pgserver.get_server(data, cleanup_mode="delete")
     uri = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket dir>
     prefix, _, query = uri.partition("?")
