@@ -35,8 +35,8 @@ Figures and limits: docs/grading.md.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
+import operator
 import re
 import threading
 import unicodedata
@@ -379,33 +379,27 @@ def _split(text: str) -> list[tuple[str, list[str]]]:
 
 def _without_repeats(sentence: str) -> str:
     """The text less every run of REPEAT_RUN words already seen earlier in it, cut out of the text itself (so
-    that what is left splits into the same sentences and clauses as the text said once)."""
+    that what is left splits into the same sentences and clauses as the text said once). The work per word runs
+    in C (map, dict, numpy): a pasted wall of text has thousands of words."""
+    import numpy as np
+
     words_at = list(_WORD.finditer(sentence))
-    if len(words_at) < 2 * REPEAT_RUN:
+    n = len(words_at)
+    if n < 2 * REPEAT_RUN:
         return sentence
-    tokens = [m.group() for m in words_at]
-    seen: set[tuple[str, ...]] = set()
-    dropped = [False] * len(tokens)
-    every_run = [True] * REPEAT_RUN
-    runs = zip(*(tokens[k:] for k in range(REPEAT_RUN)), strict=False)  # each run of REPEAT_RUN words, in order
-    for i, run in enumerate(runs):
-        if run in seen:
-            dropped[i:i + REPEAT_RUN] = every_run
-        else:
-            seen.add(run)
-    if not any(dropped):
+    tokens = list(map(re.Match.group, words_at))
+    runs = list(zip(*(tokens[k:] for k in range(REPEAT_RUN)), strict=False))  # each run of REPEAT_RUN words
+    first = dict(zip(reversed(runs), range(len(runs) - 1, -1, -1), strict=True))  # where each run first appears
+    repeated = np.fromiter(map(operator.ne, map(first.__getitem__, runs), range(len(runs))), dtype=np.int8,
+                           count=len(runs))
+    if not repeated.any():
         return sentence
-    out, cursor, i = [], 0, 0
-    while i < len(tokens):
-        if not dropped[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(tokens) and dropped[j + 1]:
-            j += 1
-        out.append(sentence[cursor:words_at[i].start()])
-        cursor = words_at[j + 1].start() if j + 1 < len(tokens) else len(sentence)
-        i = j + 1
+    dropped = np.convolve(repeated, np.ones(REPEAT_RUN, dtype=np.int8))[:n] > 0  # the words of a repeated run
+    edges = np.flatnonzero(np.diff(dropped.astype(np.int8), prepend=0, append=0)).tolist()
+    out, cursor = [], 0
+    for first_word, after in zip(edges[::2], edges[1::2], strict=True):  # each stretch of dropped words
+        out.append(sentence[cursor:words_at[first_word].start()])
+        cursor = words_at[after].start() if after < n else len(sentence)
     out.append(sentence[cursor:])
     return "".join(out).strip()
 
@@ -425,9 +419,8 @@ def _strip_copies(text: str, ref: _Reference) -> str:
     choices copied into it. Folding always, not only when something is taken out, keeps what is left as it was."""
     folded = _normal(text)
     found = list(_WORD.finditer(folded))
-    tokens = [m.group() for m in found]
-    joined = " ".join(tokens)
-    starts = list(itertools.accumulate((len(t) + 1 for t in tokens[:-1]), initial=0))  # each word's place in joined
+    joined = " ".join(map(re.Match.group, found))
+    starts = list(map(re.Match.start, _WORD.finditer(joined)))  # each word's place in joined
 
     def spans(words_: str) -> list[tuple[int, int]]:
         out, n, at = [], words_.count(" ") + 1, joined.find(words_)
