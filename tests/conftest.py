@@ -63,6 +63,8 @@ _PG_SHARED = pytest.StashKey[Path]()
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "backends(*names): run the module's store/engine tests on each database "
                             "(sqlite, postgresql)")
+    config.addinivalue_line("markers", "long_wait: a test that mostly waits for many seconds; each such test starts "
+                            "another worker's run (pytest_collection_modifyitems)")
     if not hasattr(config, "workerinput"):  # once per run, in the controller before the xdist workers start
         # The suite starts about a hundred bot processes. Where PYTHONDONTWRITEBYTECODE is set (as on our CI
         # machines) each would compile every bot module again (~0.1 s); compiled once here, they all read it.
@@ -109,6 +111,22 @@ def _rewrite_test_modules(config) -> None:
                 _write_pyc(state, code, source_hash, pyc)
     except Exception:  # an optimisation only
         return
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked long_wait (20 s or so, mostly waiting on real processes and clocks) go each to the start of
+    another worker's first batch of tests, so that their waits overlap the rest of the run instead of one worker
+    running them one after the other at its end. pytest-xdist's load scheduling gives each worker a first batch
+    of a quarter of its share of the tests, in collection order."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 0))
+    waiting = [item for item in items if item.get_closest_marker("long_wait")]
+    if workers < 2 or not waiting:
+        return
+    rest = [item for item in items if not item.get_closest_marker("long_wait")]
+    batch = max(2, len(items) // workers // 4)
+    for k, item in enumerate(waiting):
+        rest.insert(min((k % workers) * batch, len(rest)), item)
+    items[:] = rest
 
 
 def pytest_generate_tests(metafunc) -> None:

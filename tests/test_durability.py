@@ -6,6 +6,8 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.console_process import ConsoleProcess, console_env
 
 
@@ -14,6 +16,7 @@ def query(tmp_path, sql):
         return conn.execute(sql).fetchall()
 
 
+@pytest.mark.long_wait
 def test_sigkill_after_answers_then_restart_reveals_once(tmp_path):
     now = datetime.now(UTC)
     env = console_env(tmp_path, STUDYBOT_DAILY_AT=f"{now:%H:%M}", STUDYBOT_DAILY_DAYS="*",

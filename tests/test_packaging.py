@@ -201,6 +201,7 @@ def test_the_dockerfile_is_hadolint_clean_and_compose_matches_it():
     assert service["healthcheck"]["test"] == ["CMD", *healthcheck_command()]
 
 
+@pytest.mark.long_wait
 def test_the_image_starts_with_a_copied_env_and_passes_its_health_check(tmp_path):
     app = tmp_path / "app"
     app.mkdir()

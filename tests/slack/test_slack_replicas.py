@@ -120,6 +120,7 @@ async def send_event(session: aiohttp.ClientSession, replica: Replica, body: dic
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.long_wait
 @pytest.mark.backends("sqlite", "postgresql")
 async def test_three_replicas_two_killed_give_one_post_one_reveal_and_every_confirmed_answer(tmp_path, fake, database):
     db = database
