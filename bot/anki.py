@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import html
 import itertools
-import json
 import os
 import re
 import sqlite3
@@ -205,7 +204,7 @@ def write_package(deck: genanki.Deck, path: Path) -> None:
             conn.close()
         with zipfile.ZipFile(path, "w") as package:
             package.write(collection, "collection.anki2")
-            package.writestr("media", json.dumps({}))
+            package.writestr("media", "{}")  # no media files
 
 
 def write_deck(deck: genanki.Deck, path: Path) -> None:

@@ -44,7 +44,7 @@ class Server:
         self._names = itertools.count(1)
         self._template: str | None = None
         self._template_layout: tuple[tuple[str, ...], int] = ((), 0)
-        self._emptied: list[str] = []  # migrated databases a test gave back with their rows deleted, for the next
+        self._emptied: list[str] = []  # migrated databases a test gave back, emptied, for the next test
 
     def url(self, dbname: str = "postgres") -> str:
         return self._url_for(dbname)
@@ -113,12 +113,8 @@ class Server:
             if analyzed:
                 raise RuntimeError(f"database {name} has planner statistics (ANALYZE ran): it would plan differently")
             tables = [t for t in layout[0] if t != "schema_migrations"]
-            sequences = [r[0] for r in conn.execute(
-                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
-            with conn.transaction():
-                conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY")
-                for sequence in sequences:
-                    conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+            # RESTART IDENTITY: the id sequences (all owned by these tables' serial columns) start over too
+            conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY")
 
     @staticmethod
     def _layout(conn) -> tuple[tuple[str, ...], int]:
@@ -143,13 +139,14 @@ def start(base: Path | None = None, shared: Path | None = None) -> Server:
     url = os.environ.get("STUDYBOT_TEST_PG_URL", "").strip()
     if url:
         return _external(url)
-    for attempt in (_pgserver, _debian):
+    attempts = (("pgserver", lambda: _pgserver(base, shared)), ("debian", lambda: _debian(base)))
+    for name, attempt in attempts:
         try:
-            return attempt(base, shared) if attempt is _pgserver else attempt(base)
+            return attempt()
         except Unavailable as error:
             reasons.append(str(error))
         except Exception as error:
-            reasons.append(f"{attempt.__name__.strip('_')}: {type(error).__name__}: {error}")
+            reasons.append(f"{name}: {type(error).__name__}: {error}")
     raise Unavailable("no PostgreSQL server could be started: " + "; ".join(reasons))
 
 
