@@ -251,14 +251,14 @@ def _embed(texts: list[str], whole: bool = False) -> np.ndarray:
 
     table = _wordllama()[1]
     per_text = [[i for w in text.split() for i in _word_ids(w)] for text in texts]
-    lengths = np.array([len(ids) for ids in per_text], dtype=np.int64)
-    ids = np.fromiter((i for ids in per_text for i in ids), dtype=np.int64, count=int(lengths.sum()))
+    lengths = [len(ids) for ids in per_text]
+    ids = np.fromiter((i for ids in per_text for i in ids), dtype=np.int64, count=sum(lengths))
     gathered = table[np.clip(ids, 0, table.shape[0] - 1)]
     sums = np.zeros((len(texts) + whole, table.shape[1]), dtype=np.float32)
     # One sum per text: np.add.reduceat along the rows is 4-6 times slower on a long answer (15 ms for 7,000
     # tokens, where these slices take 2.5 ms), and no faster on short ones.
     end = 0
-    for row, length in enumerate(lengths.tolist()):
+    for row, length in enumerate(lengths):
         if length:
             sums[row] = gathered[end:end + length].sum(axis=0, dtype=np.float32)
         end += length
