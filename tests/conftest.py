@@ -114,18 +114,23 @@ def _rewrite_test_modules(config) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Tests marked long_wait (20 s or so, mostly waiting on real processes and clocks) go each to the start of
-    another worker's first batch of tests, so that their waits overlap the rest of the run instead of one worker
-    running them one after the other at its end. pytest-xdist's load scheduling gives each worker a first batch
-    of a quarter of its share of the tests, in collection order."""
+    """Tests marked long_wait (8-20 s, mostly waiting on real processes and clocks) are spread out so that their
+    waits overlap the other workers' computing rather than each other. pytest-xdist's load scheduling gives each
+    worker a first batch of a quarter of its share of the tests, in collection order, then hands out the rest
+    as workers free up. The first two (the Slack replicas tests, about 20 s each) start two workers' first
+    batches; the others go a third of the way into what is handed out later. With all four at the start, one
+    worker was left computing for ten seconds and the machine a third idle (about 57 s a run; about 56 s now,
+    52-60 s over 14 runs)."""
     workers = int(getattr(config, "workerinput", {}).get("workercount", 0))
     waiting = [item for item in items if item.get_closest_marker("long_wait")]
     if workers < 2 or not waiting:
         return
     rest = [item for item in items if not item.get_closest_marker("long_wait")]
     batch = max(2, len(items) // workers // 4)
+    first = min(2, workers - 1)
+    later = workers * batch + (len(rest) - workers * batch) // 3
     for k, item in enumerate(waiting):
-        rest.insert(min((k % workers) * batch, len(rest)), item)
+        rest.insert(min(k * batch if k < first else later, len(rest)), item)
     items[:] = rest
 
 
