@@ -10,8 +10,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -183,11 +184,13 @@ def test_three_processes_started_together_all_come_up(tmp_path):
 
 
 def test_console_help_rounds_and_next_daily(tmp_path):
-    env = console_env(tmp_path, STUDYBOT_DAILY_AT="09:30", STUDYBOT_TIMEZONE="Europe/Berlin")
+    # Three hours ahead in Berlin: a daily time already past today would be posted at start (caught up).
+    daily = f"{datetime.now(ZoneInfo('Europe/Berlin')) + timedelta(hours=3):%H:%M}"
+    env = console_env(tmp_path, STUDYBOT_DAILY_AT=daily, STUDYBOT_TIMEZONE="Europe/Berlin", STUDYBOT_DAILY_DAYS="*")
     result = studybot(tmp_path, "run", env=env, stdin="/quiz advanced\n/quiz post\n/help\n/quiz help\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Next daily question: " in out and "09:30 Europe/Berlin" in out
+    assert "Next daily question: " in out and f"{daily} Europe/Berlin" in out
     assert "[round 1]" in out and "[round 2]" not in out  # the private question is not counted as a round
     assert "Console only: `/as NAME`" in out  # /help shows the command help, then the console's own commands
     assert out.count("- `/quiz leaderboard") == 2
