@@ -17,7 +17,6 @@ import random
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, fresh_engine, machine, verdict
+from common import REPO, fresh_engine, machine, scratch, verdict
 
 sys.path.insert(0, str(REPO))
 from bot.clock import iso, week_of
@@ -46,7 +45,7 @@ NOW = datetime.now(UTC)
 
 
 def build() -> Path:
-    directory = Path(tempfile.mkdtemp(prefix="studybot-dashboard-"))
+    directory = scratch("studybot-dashboard-")
     engine = fresh_engine(directory)
     bank = engine.bank
     engine.store.close()

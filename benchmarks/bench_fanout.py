@@ -12,13 +12,11 @@ import asyncio
 import logging
 import random
 import sys
-import tempfile
 import time
 from collections import deque
-from pathlib import Path
 
 from aiohttp import web
-from common import REPO, machine, verdict
+from common import REPO, machine, scratch, verdict
 
 sys.path.insert(0, str(REPO / "tests" / "discord"))
 from discord_standin import API_PREFIX, DiscordStandIn, as_json
@@ -65,7 +63,7 @@ class RateLimitedStandIn(DiscordStandIn):
 async def run() -> None:
     logging.basicConfig(level=logging.ERROR)
     standin = await RateLimitedStandIn().start()
-    directory = Path(tempfile.mkdtemp(prefix="studybot-fanout-"))
+    directory = scratch("studybot-fanout-")
     settings = Settings(db_path=directory / "bench.db", discord_token=standin.token, discord_api_url=standin.api_url,
                         discord_gateway_url=standin.gateway_url, daily_at=None, weekly_at=None, reveal_after=8 * 3600)
     store = Store.open(settings.db_path)

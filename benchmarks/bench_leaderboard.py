@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 
-from common import fresh_engine, machine, median_board_seconds, verdict
+from common import fresh_engine, machine, median_board_seconds, scratch, verdict
 
 from bot.clock import week_of
 from bot.models import Place
@@ -24,7 +23,7 @@ PLACE = Place("slack", "T1", "C1")
 
 
 def build(answers: int) -> Path:
-    directory = Path(tempfile.mkdtemp(prefix="studybot-board-"))
+    directory = scratch("studybot-board-")
     engine = fresh_engine(directory)
     db = directory / "bench.db"
     engine.store.close()

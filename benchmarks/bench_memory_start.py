@@ -13,11 +13,10 @@ import os
 import socket
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, machine, verdict
+from common import REPO, machine, scratch, verdict
 
 sys.path.insert(0, str(REPO / "tests" / "discord"))
 sys.path.insert(0, str(REPO / "tests" / "slack"))
@@ -69,7 +68,7 @@ async def run() -> None:
     discord.add_guild("1100000000000000001")
     discord.add_channel("1100000000000000001", "llm-prep", "1110000000000000001")
     slack = await FakeSlack().start()
-    directory = Path(tempfile.mkdtemp(prefix="studybot-mem-"))
+    directory = scratch("studybot-mem-")
     results = [await one_start(discord, slack, directory) for _ in range(STARTS)]
     await discord.close()
     await slack.stop()

@@ -19,12 +19,10 @@ from __future__ import annotations
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from common import REPO, ingest_rate, machine, median_board_seconds, verdict
+from common import REPO, ingest_rate, machine, median_board_seconds, scratch, verdict
 
 sys.path.insert(0, str(REPO))  # tests/pg.py: the throwaway server
 
@@ -49,7 +47,7 @@ BANK = load_bank(REPO / "questions.yaml")
 
 
 def engine_on(url: str, **settings) -> QuizEngine:
-    charts = Path(tempfile.mkdtemp(prefix="studybot-bench-")) / "unused.db"
+    charts = scratch("studybot-bench-") / "unused.db"
     return build_engine(Store.open(url), BANK, Settings(db_url=url, db_path=charts, **settings),
                         clock=lambda: datetime.now(UTC), rng=random.Random(1))
 

@@ -21,12 +21,11 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import REPO, machine, verdict
+from common import REPO, machine, scratch, verdict
 
 sys.path.insert(0, str(REPO))
 
@@ -50,7 +49,7 @@ BANK = load_bank(REPO / "questions.yaml")
 
 
 def engine_on(database: str):
-    charts = Path(tempfile.mkdtemp(prefix="studybot-bench-")) / "unused.db"
+    charts = scratch("studybot-bench-") / "unused.db"
     url = database if database.startswith("postgresql://") else None
     settings = Settings(db_url=url, db_path=charts if url else Path(database), reveal_after=86400)
     return build_engine(Store.open(database), BANK, settings, clock=lambda: datetime.now(UTC),
@@ -162,7 +161,7 @@ def main() -> int:
             server.drop_database(name)
     finally:
         server.stop()
-    sqlite_file = str(Path(tempfile.mkdtemp(prefix="studybot-bench-")) / "replicas.db")
+    sqlite_file = str(scratch("studybot-bench-") / "replicas.db")
     compare(sqlite_file, "SQLite, one file in WAL mode (for comparison: one writer at a time)")
     ok = three >= 2 * one
     print(f"PostgreSQL: 3 replicas / 1 replica = {three / one:.2f} (target >= 2): {verdict(ok)}; "

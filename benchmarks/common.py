@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import platform
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -21,8 +23,15 @@ from bot.store import Store
 REPO = Path(__file__).resolve().parent.parent
 
 
+def scratch(prefix: str = "studybot-bench-") -> Path:
+    """A new temporary directory, removed when the benchmark's process ends."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
+
+
 def fresh_engine(directory: Path | None = None, **settings) -> QuizEngine:
-    directory = directory or Path(tempfile.mkdtemp(prefix="studybot-bench-"))
+    directory = directory or scratch()
     db = directory / "bench.db"
     return build_engine(Store.open(db), load_bank(REPO / "questions.yaml"), Settings(db_path=db, **settings),
                         clock=lambda: datetime.now(UTC), rng=random.Random(1))
