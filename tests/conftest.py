@@ -129,7 +129,7 @@ def pytest_collection_modifyitems(config, items) -> None:
       (the Slack replicas tests, about 20 s each) start two workers' first batches, the others go a third of the
       way into what is handed out later. With all four at the start, one worker was left computing for ten
       seconds and the machine a third idle.
-    Measured over runs on this machine: about 57 s in collection order, 51-55 s in this one (the machine's own
+    Measured over runs on this machine: about 57 s in collection order, 50-55 s in this one (the machine's own
     speed varies by a tenth between runs)."""
     workers = int(getattr(config, "workerinput", {}).get("workercount", 0))
     waiting = [item for item in items if item.get_closest_marker("long_wait")]
