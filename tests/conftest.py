@@ -64,8 +64,8 @@ _PG_SHARED = pytest.StashKey[Path]()
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "backends(*names): run the module's store/engine tests on each database "
                             "(sqlite, postgresql)")
-    config.addinivalue_line("markers", "long_wait: a test that mostly waits for many seconds; each such test starts "
-                            "another worker's run (pytest_collection_modifyitems)")
+    config.addinivalue_line("markers", "long_wait: a test that mostly waits for many seconds; spread out over the "
+                            "run so the waits overlap computing tests (pytest_collection_modifyitems)")
     if not hasattr(config, "workerinput"):  # once per run, in the controller before the xdist workers start
         # The suite starts about a hundred bot processes. Where PYTHONDONTWRITEBYTECODE is set (as on our CI
         # machines) each would compile every bot module again (~0.1 s); compiled once here, they all read it.
