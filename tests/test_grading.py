@@ -69,6 +69,23 @@ def test_the_newer_answers_are_labelled_and_apart_from_the_held_out_questions():
     assert {a["style"] for a in NEWER} == STYLES
 
 
+def test_a_second_blind_labelling_covers_every_fitting_answer_and_mostly_agrees():
+    """The labels are not the ceiling: a second labeller, blind to the first, gives the same verdict on >= 90%
+    (docs/grading.md; benchmarks/label_agreement.py prints the full comparison)."""
+    files = {name: answers(name) for name in ("graded_answers.yaml", "graded_answers_heldout.yaml",
+                                              "grading_fit_1.yaml", "grading_fit_2.yaml", "grading_fit_3.yaml")}
+    second = answers("grading_second_labels.yaml")
+    assert sorted((r["file"], r["answer"]) for r in second) == sorted(
+        (name, i) for name, rows in files.items() for i in range(1, len(rows) + 1))
+    same = 0
+    for row in second:
+        first = files[row["file"]][row["answer"] - 1]
+        assert first["question"] == row["question"] and row["label"] in RANK
+        assert all(1 <= k <= len(BANK.get(row["question"]).key_points) for k in row["made"])
+        same += first["label"] == row["label"]
+    assert same / len(second) >= 0.90
+
+
 def figures(pairs: list[tuple[dict, Grade]]) -> dict:
     exact = sum(a["label"] == g.verdict for a, g in pairs) / len(pairs)
     pass_fail = sum((a["label"] == "good") == g.passed for a, g in pairs) / len(pairs)
