@@ -9,7 +9,10 @@ The method, the fitted figures and what the grader cannot see: docs/grading.md. 
    padding and repetition cannot add to it.
 2. Each key point is compared with each unit: a semantic cosine (WordLlama static embeddings,
    weights shipped in the wheel, loaded once, offline) and lexical signals (content words
-   after a light stemmer, the field's synonym table bot/synonyms.txt, typo tolerance).
+   after a light stemmer, the field's synonym table bot/synonyms.txt, typo tolerance). A bank question's
+   key points come with phrasings (bot/phrasings.yaml): sentences that say each one as members write
+   it, matched the same way (a key point counts as well made as its best-matched phrasing), and untrue
+   sentences in its words, whose closer match counts against it.
 3. Contradiction cues cancel a key point that is matched by its words but stated the other
    way: a negation just before most of the matched words (when the key point has none),
    an antonym of a key point word ("bidirectional" for "causal"), a number that neither the
@@ -27,8 +30,9 @@ The method, the fitted figures and what the grader cannot see: docs/grading.md. 
 6. The verdict follows fixed bands on that score alone: good >= GOOD_AT, partial >=
    PARTIAL_AT, else wrong. A wrong verdict earns no points (points_for).
 
-The weights were fitted on tests/data/graded_answers.yaml and graded_answers_heldout.yaml
-(benchmarks/grading_fit.py, which also reports leave-one-question-out cross-validation).
+The key-point-only weights were fitted on tests/data/graded_answers.yaml and graded_answers_heldout.yaml, the
+weights with phrasings (*_PHRASED) on those and tests/data/grading_fit_*.yaml (benchmarks/grading_fit.py, which
+also reports leave-one-question-out cross-validation).
 Figures and limits: docs/grading.md.
 """
 
@@ -75,6 +79,14 @@ SCORE_WEIGHTS_CHOICE = (0.0, 0.468, 0.55, 0.0, 0.0, 0.0, 0.662, 0.0)
 SCORE_WEIGHTS_OPEN = (-0.04, 0.175, 1.022, 0.0, 0.0, 0.0, 0.0, 0.0)  # open-ended questions: no choices to compare
 SCORE_FEATURES_CHOICE = (1, 2, 5, 6)  # on topic, mean key point probability, model-answer similarity, margin
 SCORE_FEATURES_OPEN = (1, 2, 5)
+# ---- with phrasings (bot/phrasings.yaml: how candidates say each key point, and state it falsely), fitted by
+# benchmarks/grading_fit.py --phrasings on all 620 fitting answers. Key point probability: the same signals, each
+# the best over the key point and its phrasings (less the words-in-one-unit share, left out), then the
+# false-statement gap (Signals.false_gap), the one negative weight.
+KEY_POINT_WEIGHTS_PHRASED = (-4.544, 0.303, 2.791, 0.0, 2.514, 3.201, -3.897)
+KEY_POINT_FOUND_PHRASED = 0.92
+SCORE_WEIGHTS_CHOICE_PHRASED = (0.17, 0.255, 0.341, 0.0, 0.0, 0.0, 0.344, 0.0)
+SCORE_WEIGHTS_OPEN_PHRASED = (0.02, 0.187, 0.978, 0.0, 0.0, 0.0, 0.0, 0.0)
 ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
 GOOD_AT, PARTIAL_AT = 0.52, 0.38  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
 
@@ -238,7 +250,7 @@ def _wordllama() -> tuple[Tokenizer, np.ndarray]:
     return _model
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=20_000)
 def _word_ids(word: str) -> tuple[int, ...]:
     """A word's token ids (a text's ids are its words' ids in turn: the tokenizer splits at spaces)."""
     return tuple(_wordllama()[0].encode(word, add_special_tokens=False).ids)
@@ -273,6 +285,60 @@ def _vectors_of_words(items: list[str]) -> np.ndarray:
     return _embed(items)
 
 
+# ---- phrasings: how candidates say each key point, and how they state it falsely ----------------------
+
+PHRASINGS_FILE = Path(__file__).resolve().parent / "phrasings.yaml"
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    say: tuple[str, ...] = ()  # sentences that make the key point, in the words members use
+    untrue: tuple[str, ...] = ()  # sentences that use its words but state something false
+
+
+Phrasings = tuple[Phrasing, ...]  # per key point, in the question's order
+
+
+@lru_cache(maxsize=1)
+def _phrasing_blocks(path: Path = PHRASINGS_FILE) -> dict[str, str]:
+    """question id -> its block of the file, unparsed: parsing all of it at once would cost ~20 MB of RSS for what a
+    process mostly never grades. A missing or unreadable file means no phrasings."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    starts = [m.start() for m in re.finditer(r"(?m)^[^\s#][^:\n]*:\s*$", text)]
+    return {text[a:text.index(":", a)].strip().strip("'\""): text[a:b] for a, b in zip(starts, [*starts[1:], len(text)],
+                                                                                      strict=True)}
+
+
+@lru_cache(maxsize=64)
+def _phrasings_of(question_id: str) -> dict[str, Phrasing]:
+    """key point text -> its phrasings, for one question (an unreadable block counts as none)."""
+    import yaml
+
+    block = _phrasing_blocks().get(question_id)
+    try:
+        raw = yaml.load(block, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if block else None
+    except yaml.YAMLError:
+        return {}
+    points = next(iter(raw.values()), None) if isinstance(raw, dict) else None
+    if not isinstance(points, dict):
+        return {}
+    return {str(point): Phrasing(tuple(map(str, entry.get("say") or ())), tuple(map(str, entry.get("untrue") or ())))
+            for point, entry in points.items() if isinstance(entry, dict)}
+
+
+def phrasings_for(question: Question) -> Phrasings:
+    """The question's phrasings, per key point; () when it has none. They are matched by the key point's text, so
+    a key point that was reworded since its phrasings were written simply has none until they are rewritten."""
+    mine = _phrasings_of(question.id)
+    if not mine:
+        return ()
+    found = tuple(mine.get(point, Phrasing()) for point in question.key_points)
+    return found if any(p.say for p in found) else ()
+
+
 # ---- the reference: what a question's answers are compared with (cached per question) ----------
 
 
@@ -288,9 +354,12 @@ class _Point:
 
 @dataclass
 class _Reference:
-    points: list[_Point]
-    point_vectors: np.ndarray
-    point_baseline: np.ndarray  # each key point's similarity to the question text itself
+    points: list[_Point]  # the key points
+    # Rows: the key points, then every phrasing of them, each matched like a key point of its own
+    says: list[list[int]]  # per key point: its rows that say it (itself first, then its phrasings)
+    falses: list[list[int]]  # per key point: its rows that state it falsely
+    point_vectors: np.ndarray  # per row
+    point_baseline: np.ndarray  # per row: its similarity to the question text itself
     question_tokens: str
     question_stems: frozenset[str]
     choices: list[str]  # right choice first (if any), then the wrong ones
@@ -301,8 +370,10 @@ class _Reference:
     model_baseline: float
     allowed_numbers: set[str]
     entities: frozenset[str]
-    point_words: list[tuple[int, str]]  # (key point, content word) for the soft word match
-    word_vectors: np.ndarray
+    point_words: list[tuple[str, str]]  # the rows' distinct content words (word, stem)
+    word_vectors: np.ndarray  # one per point word
+    row_words: np.ndarray  # rows x point words, 1 where the row has the word (uint8: small to keep)
+    row_sizes: np.ndarray  # per row: its number of content words (at least 1)
 
 
 _CONTRAST = frozenset({"and", "or", "vs", "versus", "than", "from", "with"})
@@ -319,38 +390,68 @@ def _contrasted(question: str) -> frozenset[str]:
     return frozenset(terms)
 
 
-@lru_cache(maxsize=1024)
+def _point(text: str, question: str) -> _Point:
+    stems = frozenset(s for _, s in content(text))
+    return _Point(text, content(text), stems, any(t in NEGATIONS for t in _tokens(text)), _numbers(text),
+                  stems & _contrasted(question))
+
+
+# A phrased question's reference holds ~40 rows of vectors and ~170 words (~150 KB): the caches keep the questions
+# graded lately (a channel's rounds and its members' own questions), not the whole bank.
+CACHED_QUESTIONS = 32
+
+
+@lru_cache(maxsize=CACHED_QUESTIONS)
 def _reference(key_points: tuple[str, ...], right: str, wrong: tuple[str, ...], question: str,
-               model_answer: str) -> _Reference:
+               model_answer: str, phrasings: Phrasings = ()) -> _Reference:
+    import numpy as np
+
     question_stems = frozenset(stem(w) for w in words(question))
-    points = []
-    for text in key_points:
-        stems = frozenset(s for _, s in content(text))
-        points.append(_Point(text, content(text), stems, any(t in NEGATIONS for t in _tokens(text)),
-                             _numbers(text), stems & _contrasted(question)))
-    entities = _contrasted(question) & frozenset().union(*(p.stems for p in points)) if points else frozenset()
-    choices = ([right] if right else []) + list(wrong)
-    vectors = _embed(list(key_points) + choices + [question or " ", model_answer or " "])
     n = len(key_points)
-    point_words = [(k, w) for k, p in enumerate(points) for w, _ in p.content]
-    question_vector = vectors[n + len(choices)]
-    model_vector = vectors[n + len(choices) + 1] if model_answer else None
+    points = [_point(text, question) for text in key_points]
+    entities = _contrasted(question) & frozenset().union(*(p.stems for p in points)) if points else frozenset()
+    # Each key point's phrasings are matched like key points of their own (after the real ones), then folded back
+    # into their key point by signals(). Numbers and contrasted terms come from the real key points only: a false
+    # phrasing's wrong number must not become an allowed one.
+    says: list[list[int]] = [[k] for k in range(n)]
+    falses: list[list[int]] = [[] for _ in range(n)]
+    texts = list(key_points)
+    for k, phrasing in enumerate(phrasings[:n]):
+        for group, sentences in ((says[k], phrasing.say), (falses[k], phrasing.untrue)):
+            group.extend(range(len(texts), len(texts) + len(sentences)))
+            texts.extend(sentences)
+    # (content's cache is for answers' units: the bank's ~15,000 phrasings would only crowd it)
+    matched = [p.content for p in points] + [content.__wrapped__(text) for text in texts[n:]]
+    choices = ([right] if right else []) + list(wrong)
+    vectors = _embed(texts + choices + [question or " ", model_answer or " "])
+    m = len(texts)
+    point_words = sorted({pair for words_ in matched for pair in words_})  # phrasings share most of their words
+    word_row = {pair: i for i, pair in enumerate(point_words)}
+    row_words = np.zeros((m, len(point_words)), dtype=np.uint8)
+    for row, words_ in enumerate(matched):
+        row_words[row, [word_row[pair] for pair in words_]] = 1
+    question_vector = vectors[m + len(choices)]
+    model_vector = vectors[m + len(choices) + 1] if model_answer else None
     return _Reference(
         points=points,
-        point_vectors=vectors[:n],
-        point_baseline=vectors[:n] @ question_vector if question else vectors[:n, 0] * 0,
+        says=says,
+        falses=falses,
+        point_vectors=vectors[:m],
+        point_baseline=vectors[:m] @ question_vector if question else vectors[:m, 0] * 0,
         question_tokens=" ".join(_tokens(question)),
         question_stems=question_stems,
         choices=choices,
         choice_tokens=[" ".join(_tokens(c)) for c in choices],
-        choice_vectors=vectors[n:n + len(choices)],
+        choice_vectors=vectors[m:m + len(choices)],
         has_right=bool(right),
         model_vector=model_vector,
         model_baseline=float(model_vector @ question_vector) if model_vector is not None and question else 0.0,
         allowed_numbers=set().union(_numbers(question), _numbers(model_answer), *(p.numbers for p in points)),
         entities=entities if len(entities) >= 2 else frozenset(),
         point_words=point_words,
-        word_vectors=_vectors_of_words([w for _, w in point_words]),
+        word_vectors=_vectors_of_words([w for w, _ in point_words]).astype(np.float16),  # half the memory
+        row_words=row_words,
+        row_sizes=np.maximum(1, row_words.sum(axis=1)).astype(np.float32),
     )
 
 
@@ -492,55 +593,76 @@ class Signals:
     misconception: bool = False
     has_right: bool = False
     units: int = 0
+    # per key point: how much closer the answer comes to a false statement of it than to a true one (0 without
+    # phrasings); and whether the question's key points came with phrasings (which weights apply)
+    false_gap: list[float] = field(default_factory=list)
+    phrased: bool = False
 
 
-def _typo_matches(word: str, long_words: list[str]) -> set[str]:
-    if len(word) < TYPO_MIN_LENGTH or not long_words:
-        return set()
-    return {m[0] for m in process.extract(word, long_words, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY,
-                                          limit=None)}
+def _words_in_units(point_words: list[tuple[str, str]], units: list[_Unit], long_words: list[str]) -> np.ndarray:
+    """point words x units: True where the unit has the word's stem, or a longer word within typo distance of it
+    (one rapidfuzz call for all pairs: a phrased question has ~170 point words)."""
+    import numpy as np
+
+    columns: dict[str, int] = {}
+    for u in units:
+        for s in u.stems:
+            if s:
+                columns.setdefault(s, len(columns))
+    has = np.zeros((len(columns) + 1, len(units)), dtype=bool)  # the last row: a stem no unit has
+    for i, u in enumerate(units):
+        has[[columns[s] for s in u.stems if s], i] = True
+    present = has[[columns.get(s, len(columns)) for _, s in point_words]]
+    longer = [i for i, (w, _) in enumerate(point_words) if len(w) >= TYPO_MIN_LENGTH]
+    if longer and long_words:
+        near = process.cdist([point_words[i][0] for i in longer], long_words, scorer=fuzz.ratio,
+                             score_cutoff=TYPO_SIMILARITY) > 0
+        tokens = [{t for t, s in zip(u.tokens, u.stems, strict=True) if s} for u in units]
+        in_unit = np.array([[w in unit for unit in tokens] for w in long_words], dtype=np.float32)
+        present[longer] |= (near.astype(np.float32) @ in_unit) > 0
+    return present
 
 
 def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequence[str] = (), question: str = "",
-            model_answer: str = "") -> Signals:
+            model_answer: str = "", phrasings: Phrasings = ()) -> Signals:
     import numpy as np
 
-    ref = _reference(tuple(key_points), right, tuple(wrong), question, model_answer)
+    ref = _reference(tuple(key_points), right, tuple(wrong), question, model_answer, phrasings)
     units = _units(text, ref)
     n = len(ref.points)
+    phrased = any(len(say) > 1 for say in ref.says)
     if not units or n == 0:
-        return Signals([0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n, [""] * n, [0.0] * n, has_right=ref.has_right)
+        zeros = [0.0] * n
+        return Signals(zeros, zeros, zeros, zeros, [""] * n, zeros, has_right=ref.has_right, false_gap=zeros,
+                       phrased=phrased)
     plain = [" ".join(u.tokens) for u in units]  # words only: punctuation does not move the embedding
     vectors = _embed(plain, whole=True)
     unit_vectors, whole = vectors[:-1], vectors[-1]
-    similarity = unit_vectors @ ref.point_vectors.T  # units x key points
+    similarity = unit_vectors @ ref.point_vectors.T  # units x matched rows (key points, then phrasings)
     leaves = np.array([1.0 if u.leaf else 0.0 for u in units])
     long_words = sorted({t for u in units for t in u.tokens if len(t) >= TYPO_MIN_LENGTH and _is_content(t)})
 
     answer_words = sorted({t for u in units for t in u.tokens if _is_content(t)})
-    word_similarity = _vectors_of_words(answer_words) @ ref.word_vectors.T  # answer words x key point words
+    word_similarity = _vectors_of_words(answer_words) @ ref.word_vectors.T  # answer words x point words
     best_word = word_similarity.max(axis=0) if answer_words else np.zeros(len(ref.point_words))
-    unit_sets = [(set(u.stems), {t for t, st in zip(u.tokens, u.stems, strict=True) if st}) for u in units]
-    semantic, above, unit_words, all_words, contradicted, soft = [], [], [], [], [], []
-    for k, point in enumerate(ref.points):
-        mine = [i for i, (owner, _) in enumerate(ref.point_words) if owner == k]
-        soft.append(float(best_word[mine].mean()) if mine else 0.0)
-        # positions of each key point word, per unit
-        hits = [0] * len(units)  # key point words found, per unit
-        anywhere = 0
-        for word, s in point.content:
-            typos = _typo_matches(word, long_words)
-            in_units = [s in stems or not typos.isdisjoint(tokens) for stems, tokens in unit_sets]
-            hits = [h + f for h, f in zip(hits, in_units, strict=True)]
-            anywhere += any(in_units)
-        size = max(1, len(point.content))
-        per_unit = [h / size for h in hits]
-        best = int(np.argmax((similarity[:, k] + np.array(per_unit)) * leaves - (1 - leaves)))
-        semantic.append(float(similarity[:, k].max()))
-        above.append(float(similarity[:, k].max() - ref.point_baseline[k]))
-        unit_words.append(max(per_unit))
-        all_words.append(anywhere / size)
+    present = _words_in_units(ref.point_words, units, long_words)  # point words x units
+    rows = ref.row_words.astype(np.float32)  # rows x point words
+    per_unit = (rows @ present.astype(np.float32)) / ref.row_sizes[:, None]  # share of each row's words, per unit
+    soft = (rows @ best_word) / ref.row_sizes
+    all_words = (rows @ present.any(axis=1).astype(np.float32)) / ref.row_sizes
+    unit_words = per_unit.max(axis=1)
+    semantic = similarity.max(axis=0)
+    above = semantic - ref.point_baseline
+    contradicted = []
+    for k, point in enumerate(ref.points):  # read in the unit that matches the key point itself best
+        best = int(np.argmax((similarity[:, k] + per_unit[k]) * leaves - (1 - leaves)))
         contradicted.append(_contradicts(units[best], point, ref))
+
+    def fold(values: np.ndarray) -> list[float]:  # a key point is as well made as its best-matched phrasing
+        return [float(values[rows_].max()) for rows_ in ref.says]
+
+    semantic_k = fold(semantic)
+    false_gap = [float(semantic[rows_].max()) - semantic_k[k] if rows_ else 0.0 for k, rows_ in enumerate(ref.falses)]
     margin, misconception, right_similarity = 0.0, False, 0.0
     if ref.choices:
         choice_similarity = (unit_vectors @ ref.choice_vectors.T).max(axis=0)
@@ -550,8 +672,8 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
             right_similarity = float(choice_similarity[0])
             misconception = margin < 0
     model_similarity = float(whole @ ref.model_vector) - ref.model_baseline if ref.model_vector is not None else 0.0
-    return Signals(semantic, above, unit_words, all_words, contradicted, soft, margin,
-                   right_similarity, model_similarity, misconception, ref.has_right, len(units))
+    return Signals(semantic_k, fold(above), fold(unit_words), fold(all_words), contradicted, fold(soft), margin,
+                   right_similarity, model_similarity, misconception, ref.has_right, len(units), false_gap, phrased)
 
 
 def _contradicts(unit: _Unit, point: _Point, ref: _Reference) -> str:
@@ -600,12 +722,16 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
 
 
-def point_probabilities(sig: Signals, weights: Sequence[float] = KEY_POINT_WEIGHTS) -> list[float]:
+def point_probabilities(sig: Signals, weights: Sequence[float] | None = None) -> list[float]:
     """Per key point: the fitted probability that it is made (0 when contradicted)."""
+    if weights is None:
+        weights = KEY_POINT_WEIGHTS_PHRASED if sig.phrased else KEY_POINT_WEIGHTS
+    gap_weight = weights[6] if len(weights) > 6 else 0.0
+    gaps = sig.false_gap or [0.0] * len(sig.semantic)
     return [0.0 if c else _sigmoid(weights[0] + weights[1] * s + weights[2] * a + weights[3] * u + weights[4] * w
-                                   + weights[5] * f)
-            for s, a, u, w, f, c in zip(sig.semantic, sig.above_question, sig.unit_words, sig.all_words,
-                                        sig.soft_words, sig.contradicted, strict=True)]
+                                   + weights[5] * f + gap_weight * g)
+            for s, a, u, w, f, c, g in zip(sig.semantic, sig.above_question, sig.unit_words, sig.all_words,
+                                           sig.soft_words, sig.contradicted, gaps, strict=True)]
 
 
 @dataclass
@@ -620,23 +746,23 @@ class Anchors:
 FLOOR_TEXT = "I don't know."
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=CACHED_QUESTIONS)
 def anchors(key_points: tuple[str, ...], right: str, wrong: tuple[str, ...], question: str,
-            model_answer: str) -> Anchors:
+            model_answer: str, phrasings: Phrasings = ()) -> Anchors:
     def graded(text: str) -> Signals:
-        return signals(text, key_points, right, wrong, question, model_answer)
+        return signals(text, key_points, right, wrong, question, model_answer, phrasings)
 
     good = graded(model_answer or "; ".join(key_points))
     floors = [graded(c) for c in wrong] + [graded(FLOOR_TEXT)]
     return Anchors(good, floors)
 
 
-def _measures(sig: Signals, weights: Sequence[float]) -> tuple[float, float, float, float]:
+def _measures(sig: Signals, weights: Sequence[float] | None) -> tuple[float, float, float, float]:
     p = point_probabilities(sig, weights)
     return (sum(p) / max(1, len(p)), max(p, default=0.0), sig.right_similarity, sig.model_similarity)
 
 
-def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] = KEY_POINT_WEIGHTS) -> list[float]:
+def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] | None = None) -> list[float]:
     """[1, on topic, mean key point probability, best key point probability, right-choice similarity, model-answer
     similarity] the last four scaled so that the question's floor is 0 and its model answer is 1; then the
     right-choice margin over the wrong ones and minus the share of contradicted key points."""
@@ -653,7 +779,7 @@ def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] = KEY
     return [1.0, on_topic, *scaled, sig.choice_margin, -contradicted]
 
 
-def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] = KEY_POINT_WEIGHTS,
+def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] | None = None,
              score_weights: Sequence[float] | None = None) -> float:
     """The score, 0..1. An answer that is not on topic (less than ON_TOPIC_FROM of the way from "I don't know" to
     the model answer, see score_features) scores 0."""
@@ -663,7 +789,10 @@ def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] = KEY
     if features[1] < 3 * ON_TOPIC_FROM:  # barely more key point or model-answer likeness than "I don't know"
         return 0.0
     if score_weights is None:
-        score_weights = SCORE_WEIGHTS_CHOICE if sig.has_right else SCORE_WEIGHTS_OPEN
+        if sig.phrased:
+            score_weights = SCORE_WEIGHTS_CHOICE_PHRASED if sig.has_right else SCORE_WEIGHTS_OPEN_PHRASED
+        else:
+            score_weights = SCORE_WEIGHTS_CHOICE if sig.has_right else SCORE_WEIGHTS_OPEN
     raw = sum(w * x for w, x in zip(score_weights, features, strict=False))
     return round(min(1.0, max(0.0, raw)), 3)
 
@@ -691,14 +820,16 @@ class Grade:
 
 
 def grade(text: str, key_points: tuple[str, ...] | list[str], right: str = "", wrong: tuple[str, ...] = (), *,
-          question: str = "", model_answer: str = "") -> Grade:
+          question: str = "", model_answer: str = "", phrasings: Phrasings = ()) -> Grade:
     """Grade `text`. `right` is the right choice's text and `wrong` the others (none for an open-ended question);
-    `question` (its text, dropped when pasted back) and `model_answer` sharpen the grade when given."""
-    sig = signals(text, key_points, right, wrong, question, model_answer)
-    anchor = anchors(tuple(key_points), right, tuple(wrong), question, model_answer)
+    `question` (its text, dropped when pasted back), `model_answer` and `phrasings` (per key point) sharpen the
+    grade when given."""
+    sig = signals(text, key_points, right, wrong, question, model_answer, phrasings)
+    anchor = anchors(tuple(key_points), right, tuple(wrong), question, model_answer, phrasings)
     probabilities = point_probabilities(sig)
     score = score_of(sig, anchor)
-    found = tuple(p >= KEY_POINT_FOUND for p in probabilities)
+    found_at = KEY_POINT_FOUND_PHRASED if sig.phrased else KEY_POINT_FOUND
+    found = tuple(p >= found_at for p in probabilities)
     core = round(min(1.0, max(0.0, 0.5 + sig.choice_margin * 2.5)), 3) if sig.has_right else 0.0
     return Grade(score, found, core, sig.misconception, verdict_for(score), tuple(bool(c) for c in sig.contradicted))
 
@@ -713,13 +844,13 @@ def prepare(question: Question) -> None:
     """Computes and caches what grading a question's answers needs (its reference and anchors, about 10-20 ms),
     so that the first answer does not wait for it: call it when the question is posted."""
     anchors(tuple(question.key_points), question.correct_text, tuple(question.wrong_choices), question.question,
-            question.answer)
+            question.answer, phrasings_for(question))
 
 
 def grade_question(text: str, question: Question) -> Grade:
     """Grade against a bank question: its key points, model answer, and right and wrong choices (if any)."""
     return grade(text, question.key_points, question.correct_text, question.wrong_choices,
-                 question=question.question, model_answer=question.answer)
+                 question=question.question, model_answer=question.answer, phrasings=phrasings_for(question))
 
 
 def points_for(result: Grade | float) -> int:

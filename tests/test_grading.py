@@ -33,8 +33,8 @@ RANK = {"wrong": 0, "partial": 1, "good": 2}
 # the goals of issue 11 are measured on the held-out set, by its own test.
 FLOORS = {"exact": 0.70, "pass_fail": 0.85, "pairs": 0.88, "precision": 0.90}
 HELD_OUT = [a for a in answers("grading_heldout.yaml") if BANK.get(a["question"]) is not None]
-# 450 answers to 90 other questions, written after the constants were fitted: fitting data for the next grader,
-# so far never fitted on (benchmarks/grading_fit.py --data new|all).
+# 450 answers to 90 other questions, written after the key-point-only constants were fitted: with the 170, the
+# fitting data of the weights with phrasings (benchmarks/grading_fit.py --phrasings).
 NEWER = [a for n in (1, 2, 3) for a in answers(f"grading_fit_{n}.yaml")]
 STYLES = {"false-statement", "terse", "other", "non-native", "chatty", "typos", "bullets", "pasted", "padding",
           "example"}
@@ -118,8 +118,8 @@ def summary(name: str, pairs: list[tuple[dict, Grade]], result: dict) -> str:
             f"{result['precision']:.1%} recall {result['recall']:.1%}; {result['confusion']}")
 
 
-@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 61.2% (goal 80%), pass/fail 81.8% "
-                   "(90%), pairs ordered 80.0% (90%); key point precision 92.2% reaches its 90% (docs/grading.md)")
+@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 63.4% (goal 80%), pass/fail 83.4% "
+                   "(90%), pairs ordered 87.1% (90%); key point precision 98.4% reaches its 90% (docs/grading.md)")
 def test_held_out_figures_reach_the_goals(graded, capsys):
     """The issue's goals, on the held-out set (never used to fit anything); the fitting set's figures beside it."""
     assert len(HELD_OUT) >= 200
@@ -129,9 +129,17 @@ def test_held_out_figures_reach_the_goals(graded, capsys):
     with capsys.disabled():
         print("\n" + summary("fitting set (fitted on it)", graded, fitting))
         print(summary("held-out set (never fitted on)", held_out, result))
-        print(summary("newer answers (written after the fit, not fitted on)", newer, figures(newer)))
+        print(summary("newer answers (fitting data of the phrased weights)", newer, figures(newer)))
     short = {name: round(result[name], 3) for name, goal in GOALS.items() if result[name] < goal}
     assert short == {}, f"held-out figures below the goals {GOALS}: {short}"
+
+
+def test_held_out_figures_do_not_fall_back():
+    """A regression alarm, a little under what the grader with phrasings measured on the held-out set once
+    (63.4% / 83.4% / 87.1% / 98.4%): nothing is fitted to it, a change that loses ground there fails."""
+    result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in HELD_OUT])
+    floors = {"exact": 0.62, "pass_fail": 0.82, "pairs": 0.86, "precision": 0.95}
+    assert {name: round(result[name], 3) for name, floor in floors.items() if result[name] < floor} == {}
 
 
 # ---- consistency ----------------------------------------------------------------------------------
@@ -246,6 +254,79 @@ def test_found_key_points_are_really_made_and_feedback_lists_only_those(graded):
         missed = [p for p, f in zip(question.key_points, g.found, strict=False) if not f]
         assert ("The main idea missing:" in feedback) == bool(missed)
         assert not missed or f"The main idea missing: {missed[0]}." in feedback
+
+
+# ---- phrasings: how members say each key point, and how they state it falsely ----------------------
+
+
+def test_every_key_point_of_the_bank_has_its_phrasings():
+    """bot/phrasings.yaml is keyed by question id and key point text: a key point added or reworded in
+    questions.yaml without its phrasings would quietly fall back to key-point-only grading, so it fails here."""
+    table = yaml.load(grading.PHRASINGS_FILE.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    missing = [(q.id, p) for q in BANK.questions for p in q.key_points
+               if len((table.get(q.id) or {}).get(p, {}).get("say") or ()) < 3
+               or not (table.get(q.id) or {}).get(p, {}).get("untrue")]
+    assert missing == []
+    stale = [(qid, p) for qid, points in table.items() for p in points
+             if BANK.get(qid) is None or p not in BANK.get(qid).key_points]
+    assert stale == []
+    for question in BANK.questions[:20]:
+        phrasings = grading.phrasings_for(question)
+        assert len(phrasings) == len(question.key_points)
+        assert all(p.say and p.untrue and all(s.strip() for s in p.say + p.untrue) for p in phrasings)
+
+
+def test_phrasings_tell_key_points_made_from_those_not_made_better():
+    """On the fitting answers, the key point probability with phrasings separates the key points the labels say
+    are made from the others better (ROC AUC) than without, though the key-point-only weights were fitted on
+    these very answers; and the key points it marks found are really made."""
+    def probabilities(phrased: bool) -> tuple[list[float], list[float]]:
+        made, not_made = [], []
+        for a in FITTING:
+            q = BANK.get(a["question"])
+            sig = grading.signals(a["text"], q.key_points, q.correct_text, q.wrong_choices, q.question, q.answer,
+                                  grading.phrasings_for(q) if phrased else ())
+            for k, p in enumerate(grading.point_probabilities(sig), 1):
+                (made if k in a["made"] else not_made).append(p)
+        return made, not_made
+
+    def auc(made: list[float], not_made: list[float]) -> float:
+        return sum((m > n) + 0.5 * (m == n) for m in made for n in not_made) / (len(made) * len(not_made))
+
+    plain, phrased = probabilities(False), probabilities(True)
+    assert auc(*phrased) > auc(*plain) + 0.02
+    found_made = sum(p >= grading.KEY_POINT_FOUND_PHRASED for p in phrased[0])
+    found_not = sum(p >= grading.KEY_POINT_FOUND_PHRASED for p in phrased[1])
+    assert found_made / (found_made + found_not) >= 0.93
+
+
+def test_a_false_phrasing_lowers_the_key_point_it_misstates():
+    """The gap to the key point's untrue phrasings counts against it: stating one of them is weaker evidence
+    than stating the key point in the same words plainly."""
+    question = BANK.get("int-lora-mechanism")
+    phrasings = grading.phrasings_for(question)
+    args = (question.key_points, question.correct_text, question.wrong_choices, question.question, question.answer)
+    for k, phrasing in enumerate(phrasings):
+        said = grading.signals(phrasing.say[3], *args, phrasings)
+        misstated = grading.signals(phrasing.untrue[0], *args, phrasings)
+        assert misstated.false_gap[k] > said.false_gap[k]
+        assert grading.point_probabilities(misstated)[k] < grading.point_probabilities(said)[k]
+
+
+def test_unreadable_phrasings_leave_grading_on_the_key_points(monkeypatch):
+    question = BANK.get("int-lora-mechanism")
+    text = "LoRA freezes the base weights and trains two small low-rank matrices added to them."
+    plain = grade(text, question.key_points, question.correct_text, question.wrong_choices,
+                  question=question.question, model_answer=question.answer)
+    for blocks in ({question.id: f"{question.id}:\n  'unclosed: [\n"}, {question.id: f"{question.id}: 3\n"}, {}):
+        monkeypatch.setattr(grading, "_phrasing_blocks", lambda blocks=blocks: blocks)
+        grading._phrasings_of.cache_clear()
+        assert grading.phrasings_for(question) == ()
+        assert grade_question(text, question) == plain
+    monkeypatch.undo()
+    grading._phrasings_of.cache_clear()
+    assert grading._phrasing_blocks(grading.PHRASINGS_FILE.with_name("no-such-file.yaml")) == {}
+    assert grading.phrasings_for(question) != ()
 
 
 # ---- the model answer, odd input, the model -------------------------------------------------------
