@@ -83,9 +83,9 @@ SCORE_FEATURES_OPEN = (1, 2, 5)
 # benchmarks/grading_fit.py --phrasings on all 620 fitting answers. Key point probability: the same signals, each
 # the best over the key point and its phrasings (less the words-in-one-unit share, left out), then the
 # false-statement gap (Signals.false_gap), the one negative weight.
-KEY_POINT_WEIGHTS_PHRASED = (-4.544, 0.303, 2.791, 0.0, 2.514, 3.201, -3.897)
+KEY_POINT_WEIGHTS_PHRASED = (-4.56, 0.354, 2.729, 0.0, 2.521, 3.202, -3.972)
 KEY_POINT_FOUND_PHRASED = 0.87  # chosen for precision >= 92% on the 620 (not 93%: see grading_fit.py)
-SCORE_WEIGHTS_CHOICE_PHRASED = (0.17, 0.255, 0.341, 0.0, 0.0, 0.0, 0.344, 0.0)
+SCORE_WEIGHTS_CHOICE_PHRASED = (-0.08, 0.437, 0.583, 0.0, 0.0, 0.0, 0.591, 0.0)
 SCORE_WEIGHTS_OPEN_PHRASED = (0.02, 0.187, 0.978, 0.0, 0.0, 0.0, 0.0, 0.0)
 ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
 GOOD_AT, PARTIAL_AT = 0.52, 0.38  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong

@@ -118,8 +118,8 @@ def summary(name: str, pairs: list[tuple[dict, Grade]], result: dict) -> str:
             f"{result['precision']:.1%} recall {result['recall']:.1%}; {result['confusion']}")
 
 
-@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 63.4% (goal 80%), pass/fail 83.4% "
-                   "(90%), pairs ordered 87.1% (90%); key point precision 97.1% reaches its 90% (docs/grading.md)")
+@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 63.1% (goal 80%), pass/fail 83.4% "
+                   "(90%), pairs ordered 86.9% (90%); key point precision 97.1% reaches its 90% (docs/grading.md)")
 def test_held_out_figures_reach_the_goals(graded, capsys):
     """The issue's goals, on the held-out set (never used to fit anything); the fitting set's figures beside it."""
     assert len(HELD_OUT) >= 200
@@ -136,7 +136,7 @@ def test_held_out_figures_reach_the_goals(graded, capsys):
 
 def test_held_out_figures_do_not_fall_back():
     """A regression alarm, a little under what the grader with phrasings measured on the held-out set once
-    (63.4% / 83.4% / 87.1% / 97.1%): nothing is fitted to it, a change that loses ground there fails."""
+    (63.1% / 83.4% / 86.9% / 97.1%): nothing is fitted to it, a change that loses ground there fails."""
     result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in HELD_OUT])
     floors = {"exact": 0.62, "pass_fail": 0.82, "pairs": 0.86, "precision": 0.95}
     assert {name: round(result[name], 3) for name, floor in floors.items() if result[name] < floor} == {}
