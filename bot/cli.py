@@ -258,8 +258,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(json.dumps(graded(question, text), ensure_ascii=False))
         return 0
     result = grade_question(text, question)
-    print(f"score: {result.score:.2f}  ({result.verdict}; {sum(result.found)}/{len(question.key_points)} key points; "
-          f"right choice stated {result.core:.0%}{'; states a wrong choice' if result.misconception else ''})")
+    choice = "" if question.is_open else (  # an open-ended question has no choices to state
+        f"; right choice stated {result.core:.0%}{'; states a wrong choice' if result.misconception else ''}")
+    print(f"score: {result.score:.2f}  ({result.verdict}; {sum(result.found)}/{len(question.key_points)} key points"
+          f"{choice})")
     for point, found in zip(question.key_points, result.found, strict=True):
         print(f"  [{'x' if found else ' '}] {point}")
     return 0

@@ -156,3 +156,15 @@ async def test_the_model_loads_at_start_only_with_a_platform_connected(tmp_path,
     if runtime.warming is not None:
         await runtime.warming  # in a worker thread: the first reveal finds the model loaded
         assert grading._model is not None
+
+
+def test_text_output_names_the_right_choice_only_for_a_multiple_choice_question(tmp_path):
+    bank = str(DATA / "open_bank.yaml")
+    text = "The KV cache keeps the keys and values of earlier tokens so the prefix is not recomputed at each step"
+    opened = studybot(tmp_path, "grade", "ob-why-kv-cache", text, STUDYBOT_QUESTIONS=bank)
+    assert opened.returncode == 0, opened.stderr
+    first = opened.stdout.splitlines()[0]
+    assert first.startswith("score: ") and "key points" in first and "choice" not in first
+    choice = studybot(tmp_path, "grade", "ob-context-window", "how many tokens it reads at once",
+                      STUDYBOT_QUESTIONS=bank)
+    assert choice.returncode == 0 and "right choice stated" in choice.stdout.splitlines()[0]
