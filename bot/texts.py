@@ -111,7 +111,12 @@ def grade_feedback(question: Question, grade: Grade) -> str:
              f"(score {grade.score:.0%}, {grade.verdict})."]
     if made:  # only what the grader found: a key point it did not find is never listed as made
         lines.append("Covered: " + "; ".join(made))
-    if missed:
+    if missed and grade.passed:
+        # Beside a good verdict, half the key points not found are really made (docs/grading.md): "missed" would
+        # tell a member who said them that they did not.
+        lines.append("Not recognised by the grader: " + "; ".join(missed))
+        lines.append(f"Check that your answer says: {missed[0]}.")
+    elif missed:
         lines.append("Missed: " + "; ".join(missed))
         lines.append(f"The main idea missing: {missed[0]}.")  # the first one missed, in the bank's order
     return "\n".join(lines)
