@@ -10,7 +10,7 @@ from functools import singledispatch
 
 from bot import outcomes as o
 from bot.clock import UTC, human_duration
-from bot.grading import Grade
+from bot.grading import Grade, verdict_for
 from bot.models import Answer, ChannelSettings, Question, RoundKind, Standing
 from bot.stats import Tally
 
@@ -88,7 +88,9 @@ def reveal_text(question: Question, answers: list[Answer], names_right: list[str
             made = sum(found)
             missed = [p for p, ok in zip(question.key_points, found, strict=False) if not ok]
             shown = made or question.is_open  # an open answer's misses are the whole lesson
-            note = f" (missed: {'; '.join(missed)})" if missed and shown else ""
+            # beside a good verdict, a key point not found is as often unrecognised as left out (grade_feedback)
+            label = "not recognised" if answer.score is not None and verdict_for(answer.score) == "good" else "missed"
+            note = f" ({label}: {'; '.join(missed)})" if missed and shown else ""
             lines.append(f"- {name_of(answer.name)}: {made}/{len(question.key_points)} key points{note}")
         if len(written) > MAX_LISTED:
             lines.append(f"- and {len(written) - MAX_LISTED} more")

@@ -6,6 +6,7 @@ import pytest
 
 from bot.clock import iso
 from bot.events import ChoiceMade, CommandInvoked, Kind, WrittenAnswer
+from bot.grading import verdict_for
 from tests.conftest import member
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")  # each test on both databases
@@ -108,7 +109,9 @@ def test_pick_and_written_answer_add_up(engine, place, clock):
     missed = [p for p, ok in zip(question.key_points, stored.found, strict=False) if not ok]
     assert stored.found[0] and missed  # the reveal names what the written answer missed, for everyone to learn
     made = f"{sum(stored.found)}/{len(question.key_points)}"
-    assert f"alice: {made} key points (missed: {'; '.join(missed)})" in reveal.text
+    # a good verdict: what the grader did not find is "not recognised", not "missed" (often it was said)
+    assert verdict_for(stored.score) == "good"
+    assert f"alice: {made} key points (not recognised: {'; '.join(missed)})" in reveal.text
     expected_written = round(10 * stored.score)
     assert expected_written > 0  # a right pick and a right key point: written points on top of the pick's 10
     assert stored.points == 10 + expected_written
