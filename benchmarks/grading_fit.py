@@ -80,7 +80,8 @@ def point_rows(examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndar
             if s.phrased:
                 # With phrasings the words-in-one-unit share is left out (weight 0): its fitted weight came out
                 # negative, and CV without it was as good or better (docs/grading.md).
-                row = [*row[:3], 0.0, *row[4:], s.false_gap[k]]
+                # Then the false-statement gap and the lead over the other key points (Signals.lead).
+                row = [*row[:3], 0.0, *row[4:], s.false_gap[k], s.lead[k]]
             rows.append(row)
             made.append(1.0 if k + 1 in ex.made else 0.0)
             contradicted.append(s.contradicted[k])

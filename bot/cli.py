@@ -193,7 +193,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     import json
 
-    from bot.grading import grade_question, points_for
+    from bot.grading import grade_question, points_for, shown_score
 
     bank = load_bank(_bank_path(None))
 
@@ -260,8 +260,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     result = grade_question(text, question)
     choice = "" if question.is_open else (  # an open-ended question has no choices to state
         f"; right choice stated {result.core:.0%}{'; states a wrong choice' if result.misconception else ''}")
-    print(f"score: {result.score:.2f}  ({result.verdict}; {sum(result.found)}/{len(question.key_points)} key points"
-          f"{choice})")
+    print(f"score: {shown_score(result.score):.2f}  ({result.verdict}; {sum(result.found)}/{len(question.key_points)} "
+          f"key points{choice})")
     for point, found in zip(question.key_points, result.found, strict=True):
         print(f"  [{'x' if found else ' '}] {point}")
     return 0

@@ -83,10 +83,10 @@ SCORE_FEATURES_OPEN = (1, 2, 5)
 # benchmarks/grading_fit.py --phrasings on all 620 fitting answers. Key point probability: the same signals, each
 # the best over the key point and its phrasings (less the words-in-one-unit share, left out), then the
 # false-statement gap (Signals.false_gap), the one negative weight.
-KEY_POINT_WEIGHTS_PHRASED = (-4.56, 0.354, 2.729, 0.0, 2.521, 3.202, -3.972)
-KEY_POINT_FOUND_PHRASED = 0.87  # chosen for precision >= 92% on the 620 (not 93%: see grading_fit.py)
-SCORE_WEIGHTS_CHOICE_PHRASED = (-0.08, 0.437, 0.583, 0.0, 0.0, 0.0, 0.591, 0.0)
-SCORE_WEIGHTS_OPEN_PHRASED = (0.02, 0.187, 0.978, 0.0, 0.0, 0.0, 0.0, 0.0)
+KEY_POINT_WEIGHTS_PHRASED = (-3.851, -0.531, 1.968, 0.0, 2.482, 3.018, -3.398, 2.552)
+KEY_POINT_FOUND_PHRASED = 0.83  # chosen for precision >= 92% on the 620 (not 93%: see grading_fit.py)
+SCORE_WEIGHTS_CHOICE_PHRASED = (0.261, 0.182, 0.262, 0.0, 0.0, 0.0, 0.251, 0.0)
+SCORE_WEIGHTS_OPEN_PHRASED = (0.053, 0.175, 0.93, 0.0, 0.0, 0.0, 0.0, 0.0)
 ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
 GOOD_AT, PARTIAL_AT = 0.52, 0.38  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
 
@@ -597,6 +597,9 @@ class Signals:
     # phrasings); and whether the question's key points came with phrasings (which weights apply)
     false_gap: list[float] = field(default_factory=list)
     phrased: bool = False
+    # per key point: at the unit that matches it best, how much more that unit matches it than any other key point
+    # (0 with one key point). An on-topic answer comes near every key point; a unit that makes one comes nearest it.
+    lead: list[float] = field(default_factory=list)
 
 
 def _words_in_units(point_words: list[tuple[str, str]], units: list[_Unit], long_words: list[str]) -> np.ndarray:
@@ -634,7 +637,7 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
     if not units or n == 0:
         zeros = [0.0] * n
         return Signals(zeros, zeros, zeros, zeros, [""] * n, zeros, has_right=ref.has_right, false_gap=zeros,
-                       phrased=phrased)
+                       phrased=phrased, lead=zeros)
     plain = [" ".join(u.tokens) for u in units]  # words only: punctuation does not move the embedding
     vectors = _embed(plain, whole=True)
     unit_vectors, whole = vectors[:-1], vectors[-1]
@@ -662,6 +665,12 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
         return [float(values[rows_].max()) for rows_ in ref.says]
 
     semantic_k = fold(semantic)
+    per_point = np.stack([similarity[:, rows_].max(axis=1) for rows_ in ref.says], axis=1)  # units x key points
+    lead = []
+    for k in range(n):
+        unit = int(np.argmax(per_point[:, k]))
+        others = np.delete(per_point[unit], k)
+        lead.append(float(per_point[unit, k] - others.max()) if others.size else 0.0)
     false_gap = [float(semantic[rows_].max()) - semantic_k[k] if rows_ else 0.0 for k, rows_ in enumerate(ref.falses)]
     margin, misconception, right_similarity = 0.0, False, 0.0
     if ref.choices:
@@ -673,7 +682,8 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
             misconception = margin < 0
     model_similarity = float(whole @ ref.model_vector) - ref.model_baseline if ref.model_vector is not None else 0.0
     return Signals(semantic_k, fold(above), fold(unit_words), fold(all_words), contradicted, fold(soft), margin,
-                   right_similarity, model_similarity, misconception, ref.has_right, len(units), false_gap, phrased)
+                   right_similarity, model_similarity, misconception, ref.has_right, len(units), false_gap, phrased,
+                   lead)
 
 
 def _contradicts(unit: _Unit, point: _Point, ref: _Reference) -> str:
@@ -727,11 +737,13 @@ def point_probabilities(sig: Signals, weights: Sequence[float] | None = None) ->
     if weights is None:
         weights = KEY_POINT_WEIGHTS_PHRASED if sig.phrased else KEY_POINT_WEIGHTS
     gap_weight = weights[6] if len(weights) > 6 else 0.0
+    lead_weight = weights[7] if len(weights) > 7 else 0.0
     gaps = sig.false_gap or [0.0] * len(sig.semantic)
+    leads = sig.lead or [0.0] * len(sig.semantic)
     return [0.0 if c else _sigmoid(weights[0] + weights[1] * s + weights[2] * a + weights[3] * u + weights[4] * w
-                                   + weights[5] * f + gap_weight * g)
-            for s, a, u, w, f, c, g in zip(sig.semantic, sig.above_question, sig.unit_words, sig.all_words,
-                                           sig.soft_words, sig.contradicted, gaps, strict=True)]
+                                   + weights[5] * f + gap_weight * g + lead_weight * d)
+            for s, a, u, w, f, c, g, d in zip(sig.semantic, sig.above_question, sig.unit_words, sig.all_words,
+                                              sig.soft_words, sig.contradicted, gaps, leads, strict=True)]
 
 
 @dataclass
@@ -795,6 +807,12 @@ def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] | Non
             score_weights = SCORE_WEIGHTS_CHOICE if sig.has_right else SCORE_WEIGHTS_OPEN
     raw = sum(w * x for w, x in zip(score_weights, features, strict=False))
     return round(min(1.0, max(0.0, raw)), 3)
+
+
+def shown_score(score: float) -> float:
+    """The score cut, not rounded, to two decimals for display: a score of 0.519 (partial, under GOOD_AT 0.52) must
+    not read 0.52 or 52% beside "partial"."""
+    return math.floor(round(score * 100, 6)) / 100  # (0.29 * 100 is 28.999...)
 
 
 def verdict_for(score: float) -> str:

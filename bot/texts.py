@@ -10,7 +10,7 @@ from functools import singledispatch
 
 from bot import outcomes as o
 from bot.clock import UTC, human_duration
-from bot.grading import Grade, verdict_for
+from bot.grading import Grade, shown_score, verdict_for
 from bot.models import Answer, ChannelSettings, Question, RoundKind, Standing
 from bot.stats import Tally
 
@@ -110,7 +110,7 @@ def grade_feedback(question: Question, grade: Grade) -> str:
     made = [p for p, ok in zip(question.key_points, grade.found, strict=False) if ok]
     missed = [p for p, ok in zip(question.key_points, grade.found, strict=False) if not ok]
     lines = [f"Your written answer made {len(made)} of {len(question.key_points)} key points "
-             f"(score {grade.score:.0%}, {grade.verdict})."]
+             f"(score {shown_score(grade.score):.0%}, {grade.verdict})."]
     if made:  # only what the grader found: a key point it did not find is never listed as made
         lines.append("Covered: " + "; ".join(made))
     if missed and grade.passed:

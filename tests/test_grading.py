@@ -118,8 +118,8 @@ def summary(name: str, pairs: list[tuple[dict, Grade]], result: dict) -> str:
             f"{result['precision']:.1%} recall {result['recall']:.1%}; {result['confusion']}")
 
 
-@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 63.1% (goal 80%), pass/fail 83.4% "
-                   "(90%), pairs ordered 86.9% (90%); key point precision 97.1% reaches its 90% (docs/grading.md)")
+@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 64.6% (goal 80%), pass/fail 83.1% "
+                   "(90%), pairs ordered 88.1% (90%); key point precision 95.3% reaches its 90% (docs/grading.md)")
 def test_held_out_figures_reach_the_goals(graded, capsys):
     """The issue's goals, on the held-out set (never used to fit anything); the fitting set's figures beside it."""
     assert len(HELD_OUT) >= 200
@@ -136,9 +136,9 @@ def test_held_out_figures_reach_the_goals(graded, capsys):
 
 def test_held_out_figures_do_not_fall_back():
     """A regression alarm, a little under what the grader with phrasings measured on the held-out set once
-    (63.1% / 83.4% / 86.9% / 97.1%): nothing is fitted to it, a change that loses ground there fails."""
+    (64.6% / 83.1% / 88.1% / 95.3%): nothing is fitted to it, a change that loses ground there fails."""
     result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in HELD_OUT])
-    floors = {"exact": 0.62, "pass_fail": 0.82, "pairs": 0.86, "precision": 0.95}
+    floors = {"exact": 0.63, "pass_fail": 0.82, "pairs": 0.87, "precision": 0.93}
     assert {name: round(result[name], 3) for name, floor in floors.items() if result[name] < floor} == {}
 
 
@@ -259,6 +259,19 @@ def test_found_key_points_are_really_made_and_feedback_lists_only_those(graded):
                                              and "Missed" not in feedback)
     assert any(g.passed and not all(g.found) for _, g in graded[:40])  # both wordings were read
     assert any(not g.passed and not all(g.found) for _, g in graded[:40])
+
+
+def test_a_shown_score_never_reads_as_the_next_band():
+    """0.519 is partial (GOOD_AT 0.52): shown rounded it would read 0.52 or 52% beside "partial"."""
+    from bot import texts
+
+    below = round(GOOD_AT - 0.001, 3)
+    assert [grading.shown_score(s) for s in (below, GOOD_AT, 0.29, 0.0, 1.0)] == \
+        [round(GOOD_AT - 0.01, 2), GOOD_AT, 0.29, 0.0, 1.0]
+    question = BANK.get(FITTING[0]["question"])
+    g = Grade(score=below, found=(False,) * len(question.key_points), verdict=verdict_for(below))
+    assert g.verdict == "partial"
+    assert f"(score {round(100 * GOOD_AT) - 1}%, partial)" in texts.grade_feedback(question, g)
 
 
 # ---- phrasings: how members say each key point, and how they state it falsely ----------------------
