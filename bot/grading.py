@@ -82,7 +82,8 @@ SCORE_FEATURES_OPEN = (1, 2, 5)
 # ---- with phrasings (bot/phrasings.yaml: how candidates say each key point, and state it falsely), fitted by
 # benchmarks/grading_fit.py --phrasings on all 620 fitting answers. Key point probability: the same signals, each
 # the best over the key point and its phrasings (less the words-in-one-unit share, left out), then the
-# false-statement gap (Signals.false_gap), the one negative weight.
+# false-statement gap (Signals.false_gap), the one negative weight, and the lead over the other key points
+# (Signals.lead).
 KEY_POINT_WEIGHTS_PHRASED = (-3.851, -0.531, 1.968, 0.0, 2.482, 3.018, -3.398, 2.552)
 KEY_POINT_FOUND_PHRASED = 0.83  # chosen for precision >= 92% on the 620 (not 93%: see grading_fit.py)
 SCORE_WEIGHTS_CHOICE_PHRASED = (0.261, 0.182, 0.262, 0.0, 0.0, 0.0, 0.251, 0.0)

@@ -331,6 +331,24 @@ def test_a_false_phrasing_lowers_the_key_point_it_misstates():
         assert grading.point_probabilities(misstated)[k] < grading.point_probabilities(said)[k]
 
 
+def test_the_lead_tells_a_key_point_made_from_one_merely_near():
+    """Signals.lead: where the clause nearest a key point is nearer it than any other key point, the key point is
+    made far more often (on the 170 fitting answers, 60% against 15%); and a larger lead raises the probability."""
+    led, trailing = [], []
+    for a in FITTING:
+        q = BANK.get(a["question"])
+        sig = grading.signals(a["text"], q.key_points, q.correct_text, q.wrong_choices, q.question, q.answer,
+                              grading.phrasings_for(q))
+        assert len(sig.lead) == len(q.key_points)
+        for k, lead in enumerate(sig.lead, 1):
+            (led if lead > 0 else trailing).append(k in a["made"])
+    assert sum(led) / len(led) > 2 * sum(trailing) / len(trailing)
+    sig = grading.signals("a reward model", ("reward model",), phrasings=(grading.Phrasing(("a reward model",)),))
+    assert sig.lead == [0.0]  # one key point: nothing to lead
+    sig = dataclasses.replace(sig, lead=[0.2])
+    assert grading.point_probabilities(sig)[0] > grading.point_probabilities(dataclasses.replace(sig, lead=[0.0]))[0]
+
+
 def test_unreadable_phrasings_leave_grading_on_the_key_points(monkeypatch):
     question = BANK.get("int-lora-mechanism")
     text = "LoRA freezes the base weights and trains two small low-rank matrices added to them."
