@@ -118,8 +118,8 @@ def summary(name: str, pairs: list[tuple[dict, Grade]], result: dict) -> str:
             f"{result['precision']:.1%} recall {result['recall']:.1%}; {result['confusion']}")
 
 
-@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 64.6% (goal 80%), pass/fail 83.1% "
-                   "(90%), pairs ordered 88.1% (90%); key point precision 95.3% reaches its 90% (docs/grading.md)")
+@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 64.9% (goal 80%), pass/fail 83.1% "
+                   "(90%), pairs ordered 88.6% (90%); key point precision 95.3% reaches its 90% (docs/grading.md)")
 def test_held_out_figures_reach_the_goals(graded, capsys):
     """The issue's goals, on the held-out set (never used to fit anything); the fitting set's figures beside it."""
     assert len(HELD_OUT) >= 200
@@ -136,7 +136,7 @@ def test_held_out_figures_reach_the_goals(graded, capsys):
 
 def test_held_out_figures_do_not_fall_back():
     """A regression alarm, a little under what the grader with phrasings measured on the held-out set once
-    (64.6% / 83.1% / 88.1% / 95.3%): nothing is fitted to it, a change that loses ground there fails."""
+    (64.9% / 83.1% / 88.6% / 95.3%): nothing is fitted to it, a change that loses ground there fails."""
     result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in HELD_OUT])
     floors = {"exact": 0.63, "pass_fail": 0.82, "pairs": 0.87, "precision": 0.93}
     assert {name: round(result[name], 3) for name, floor in floors.items() if result[name] < floor} == {}
@@ -240,6 +240,26 @@ def test_the_key_points_words_saying_the_opposite_do_not_cover_it(question_id, p
     sig = grading.signals(opposite, question.key_points, question.correct_text, question.wrong_choices,
                           question.question, question.answer)
     assert sig.contradicted[point] == cue
+
+
+@pytest.mark.parametrize(("question_id", "text", "contradicted"), [
+    # a worked sum reaching the key points' numbers shows its steps (8, 2000, 7, 100 are not wrong numbers)
+    ("int-static-vs-continuous-batching", "The batch holds 8 slots for 2000 steps, that is 16000 slot-steps, but "
+     "useful tokens are only 7x100 + 2000 = 2700, so around 17%.", []),
+    # the same sum reaching wrong results misstates both
+    ("int-static-vs-continuous-batching", "The batch holds 8 slots for 2000 steps, that is 16000 slot-steps, but "
+     "useful tokens are only 7x100 + 2000 = 2900, so around 18%.", [0, 1]),
+    # "roughly 5.7" for "about 6" is the same number said more precisely; 20 is not
+    ("pe-prompt-ab-test-noise", "At about 80% on 50 cases the standard error is roughly 5.7 points.", []),
+    # (the best match for "2 of 50 cases is within sampling noise" gives neither 2 nor a number near one allowed)
+    ("pe-prompt-ab-test-noise", "At about 80% on 50 cases the standard error is roughly 20 points.", [0, 1]),
+])
+def test_a_number_contradicts_only_where_the_key_points_own_is_not_given(question_id, text, contradicted):
+    question = BANK.get(question_id)
+    sig = grading.signals(text, question.key_points, question.correct_text, question.wrong_choices,
+                          question.question, question.answer, grading.phrasings_for(question))
+    assert [k for k, why in enumerate(sig.contradicted) if why == "number"] == contradicted
+    assert grading._numbers("10k samples, 2,700 useful, 1.5k more") == {"10000", "2700", "1500"}
 
 
 def test_found_key_points_are_really_made_and_feedback_lists_only_those(graded):
