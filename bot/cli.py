@@ -25,7 +25,14 @@ EXIT_BAD_INPUT = 2
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # "grade ID --json TEXT": argparse fills both optional positionals (ID, then none for TEXT) before it reaches
+    # the option, and hands TEXT back as left over
+    if (extra and getattr(args, "command", None) == "grade" and args.text is None and len(extra) == 1
+            and not extra[0].startswith("-")):
+        args.text, extra = extra[0], []
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_BAD_INPUT

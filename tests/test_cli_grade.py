@@ -48,6 +48,12 @@ def test_json_output_is_one_object_with_the_documented_fields(tmp_path):
     piped = grade(tmp_path, "a1", "--json", stdin="nothing relevant at all")
     assert json.loads(piped.stdout) == {**expected("a1", "nothing relevant at all")} and piped.returncode == 0
     assert json.loads(piped.stdout)["points"] == 0  # a wrong verdict earns no points
+    before = grade(tmp_path, "a1", "--json", GOOD)  # the option before the text reads the same
+    assert before.returncode == 0, before.stderr
+    assert json.loads(before.stdout) == expected("a1", GOOD)
+    extra = grade(tmp_path, "a1", "--json", GOOD, "more")
+    assert extra.returncode == 2 and "unrecognized arguments:" in extra.stderr
+    assert extra.stderr.rstrip().endswith("more")
 
 
 def test_batch_grades_every_line_in_order_from_a_file_or_stdin(tmp_path):
