@@ -215,7 +215,7 @@ def content(text: str) -> tuple[tuple[str, str], ...]:
 
 def _numbers(text: str) -> set[str]:
     folded = re.sub(r"(?<=\d),(?=\d{3})", "", _fold(text))
-    folded = _THOUSANDS.sub(lambda m: f"{float(m.group(1)) * 1000:g}", folded)  # "10k" is 10000
+    folded = _THOUSANDS.sub(lambda m: f"{float(m.group(1)) * 1000:.3f}".rstrip("0").rstrip("."), folded)  # 10k
     return {n.rstrip("0").rstrip(".") if "." in n else n for n in _NUMBER.findall(folded)}
 
 

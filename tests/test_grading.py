@@ -259,7 +259,7 @@ def test_a_number_contradicts_only_where_the_key_points_own_is_not_given(questio
     sig = grading.signals(text, question.key_points, question.correct_text, question.wrong_choices,
                           question.question, question.answer, grading.phrasings_for(question))
     assert [k for k, why in enumerate(sig.contradicted) if why == "number"] == contradicted
-    assert grading._numbers("10k samples, 2,700 useful, 1.5k more") == {"10000", "2700", "1500"}
+    assert grading._numbers("10k samples, 2,700 useful, 1.5k more, 1234.5k") == {"10000", "2700", "1500", "1234500"}
 
 
 def test_found_key_points_are_really_made_and_feedback_lists_only_those(graded):
