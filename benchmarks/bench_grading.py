@@ -81,7 +81,7 @@ def main() -> None:
     steady_cases += [(q, t) for q in rest for t in answers_to(q, 6)]
     # prepared just before each answer (untimed), as the bot prepares a round's question when it posts it: the
     # caches hold CACHED_QUESTIONS questions, so preparing all ~240 first would leave most of them cold again
-    steady = timed(grade_question, steady_cases, before=lambda question: prepare(question))
+    steady = timed(grade_question, steady_cases, before=prepare)
     first = timed(grade_question, [(q, answers_to(q, 1)[0]) for q in cold])
     after = rss_mb()
     print(f"machine: {machine()}")

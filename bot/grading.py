@@ -674,8 +674,8 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
     def fold(values: np.ndarray) -> list[float]:  # a key point is as well made as its best-matched phrasing
         return [float(values[rows_].max()) for rows_ in ref.says]
 
-    semantic_k = fold(semantic)
     per_point = np.stack([similarity[:, rows_].max(axis=1) for rows_ in ref.says], axis=1)  # units x key points
+    semantic_k = per_point.max(axis=0).tolist()  # as fold(semantic)
     lead = []
     for k in range(n):
         unit = int(np.argmax(per_point[:, k]))
