@@ -12,7 +12,8 @@ The method, the fitted figures and what the grader cannot see: docs/grading.md. 
    after a light stemmer, the field's synonym table bot/synonyms.txt, typo tolerance). A bank question's
    key points come with phrasings (bot/phrasings.yaml): sentences that say each one as members write
    it, matched the same way (a key point counts as well made as its best-matched phrasing), and untrue
-   sentences in its words, whose closer match counts against it.
+   sentences in its words, whose closer match counts against it. Such a question's texts are pooled with a weight
+   per token (bot/token_weights.txt: "only" and "never" count more, "tokens" and "model" less).
 3. Contradiction cues cancel a key point that is matched by its words but stated the other
    way: a negation just before most of the matched words (when the key point has none),
    an antonym of a key point word ("bidirectional" for "causal"), a number that neither the
@@ -84,10 +85,10 @@ SCORE_FEATURES_OPEN = (1, 2, 5)
 # the best over the key point and its phrasings (less the words-in-one-unit share, left out), then the
 # false-statement gap (Signals.false_gap), the one negative weight, and the lead over the other key points
 # (Signals.lead).
-KEY_POINT_WEIGHTS_PHRASED = (-3.851, -0.531, 1.968, 0.0, 2.482, 3.018, -3.398, 2.552)
-KEY_POINT_FOUND_PHRASED = 0.84  # chosen for precision >= 92% on the 620 (not 93%: see grading_fit.py)
-SCORE_WEIGHTS_CHOICE_PHRASED = (0.261, 0.182, 0.256, 0.0, 0.0, 0.0, 0.254, 0.0)
-SCORE_WEIGHTS_OPEN_PHRASED = (0.053, 0.179, 0.906, 0.0, 0.0, 0.0, 0.0, 0.0)
+KEY_POINT_WEIGHTS_PHRASED = (-3.876, -0.246, 1.813, 0.0, 2.353, 2.887, -3.702, 2.902)
+KEY_POINT_FOUND_PHRASED = 0.81  # chosen for precision >= 92% on the 620 (not 93%: see grading_fit.py)
+SCORE_WEIGHTS_CHOICE_PHRASED = (0.221, 0.204, 0.295, 0.0, 0.0, 0.0, 0.281, 0.0)
+SCORE_WEIGHTS_OPEN_PHRASED = (0.083, 0.168, 0.857, 0.0, 0.0, 0.0, 0.0, 0.0)
 ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
 GOOD_AT, PARTIAL_AT = 0.52, 0.38  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
 
@@ -266,16 +267,48 @@ def _word_ids(word: str) -> tuple[int, ...]:
     return tuple(_wordllama()[0].encode(word, add_special_tokens=False).ids)
 
 
-def _embed(texts: list[str], whole: bool = False) -> np.ndarray:
+TOKEN_WEIGHTS_FILE = Path(__file__).resolve().parent / "token_weights.txt"
+
+
+@lru_cache(maxsize=1)
+def _token_weights() -> np.ndarray:
+    """One weight per token for pooling a phrased question's texts (TOKEN_WEIGHTS_FILE, fitted by
+    benchmarks/fit_token_weights.py): WordLlama's plain mean lets "model" and "tokens", near every key point of an
+    LLM question, weigh as much as "only" or "never". A missing file, or a line that does not read, weighs 1."""
+    import numpy as np
+
+    weights = np.ones(_wordllama()[1].shape[0], dtype=np.float32)
+    try:
+        lines = TOKEN_WEIGHTS_FILE.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        fields = line.split("\t")
+        if line.startswith("#") or len(fields) != 3:
+            continue
+        try:
+            token, weight = int(fields[0]), float(fields[2])
+        except ValueError:
+            continue
+        if 0 <= token < len(weights) and 0.0 < weight < 100.0:
+            weights[token] = weight
+    return weights
+
+
+def _embed(texts: list[str], whole: bool = False, weighted: bool = False) -> np.ndarray:
     """Unit-length embeddings (the mean of the text's token embeddings, as WordLlama pools), one row per text;
-    with whole=True one more row last: all the texts' tokens pooled together."""
+    with whole=True one more row last: all the texts' tokens pooled together. weighted: each token counts by its
+    weight (_token_weights), as for a question with phrasings, whose constants were fitted that way."""
     import numpy as np
 
     table = _wordllama()[1]
     per_text = [[i for w in text.split() for i in _word_ids(w)] for text in texts]
     lengths = [len(ids) for ids in per_text]
-    ids = np.fromiter((i for ids in per_text for i in ids), dtype=np.int64, count=sum(lengths))
-    gathered = table[np.clip(ids, 0, table.shape[0] - 1)]
+    ids = np.clip(np.fromiter((i for ids in per_text for i in ids), dtype=np.int64, count=sum(lengths)),
+                  0, table.shape[0] - 1)
+    gathered = table[ids]
+    if weighted:  # a weighted mean's direction is the weighted sum's, and only directions are kept
+        gathered = gathered * _token_weights()[ids][:, None]
     sums = np.zeros((len(texts) + whole, table.shape[1]), dtype=np.float32)
     # One sum per text: np.add.reduceat along the rows is 4-6 times slower on a long answer (15 ms for 7,000
     # tokens, where these slices take 2.5 ms), and no faster on short ones.
@@ -290,9 +323,9 @@ def _embed(texts: list[str], whole: bool = False) -> np.ndarray:
     return sums / np.where(norms == 0, 1.0, norms)
 
 
-def _vectors_of_words(items: list[str]) -> np.ndarray:
+def _vectors_of_words(items: list[str], weighted: bool = False) -> np.ndarray:
     """Unit-length embeddings of single words."""
-    return _embed(items)
+    return _embed(items, weighted=weighted)
 
 
 # ---- phrasings: how candidates say each key point, and how they state it falsely ----------------------
@@ -384,6 +417,7 @@ class _Reference:
     word_vectors: np.ndarray  # one per point word
     row_words: np.ndarray  # rows x point words, 1 where the row has the word (uint8: small to keep)
     row_sizes: np.ndarray  # per row: its number of content words (at least 1)
+    phrased: bool = False  # a key point has phrasings: graded with the *_PHRASED constants and weighted tokens
 
 
 _CONTRAST = frozenset({"and", "or", "vs", "versus", "than", "from", "with"})
@@ -433,7 +467,8 @@ def _reference(key_points: tuple[str, ...], right: str, wrong: tuple[str, ...], 
     # (content's cache is for answers' units: the bank's ~15,000 phrasings would only crowd it)
     matched = [p.content for p in points] + [content.__wrapped__(text) for text in texts[n:]]
     choices = ([right] if right else []) + list(wrong)
-    vectors = _embed(texts + choices + [question or " ", model_answer or " "])
+    phrased = any(len(say) > 1 for say in says)
+    vectors = _embed(texts + choices + [question or " ", model_answer or " "], weighted=phrased)
     m = len(texts)
     point_words = sorted({pair for words_ in matched for pair in words_})  # phrasings share most of their words
     word_row = {pair: i for i, pair in enumerate(point_words)}
@@ -459,9 +494,10 @@ def _reference(key_points: tuple[str, ...], right: str, wrong: tuple[str, ...], 
         allowed_numbers=set().union(_numbers(question), _numbers(model_answer), *(p.numbers for p in points)),
         entities=entities if len(entities) >= 2 else frozenset(),
         point_words=point_words,
-        word_vectors=_vectors_of_words([w for w, _ in point_words]).astype(np.float16),  # half the memory
+        word_vectors=_vectors_of_words([w for w, _ in point_words], phrased).astype(np.float16),  # half the memory
         row_words=row_words,
         row_sizes=np.maximum(1, row_words.sum(axis=1)).astype(np.float32),
+        phrased=phrased,
     )
 
 
@@ -643,20 +679,20 @@ def signals(text: str, key_points: Sequence[str], right: str = "", wrong: Sequen
     ref = _reference(tuple(key_points), right, tuple(wrong), question, model_answer, phrasings)
     units = _units(text, ref)
     n = len(ref.points)
-    phrased = any(len(say) > 1 for say in ref.says)
+    phrased = ref.phrased
     if not units or n == 0:
         zeros = [0.0] * n
         return Signals(zeros, zeros, zeros, zeros, [""] * n, zeros, has_right=ref.has_right, false_gap=zeros,
                        phrased=phrased, lead=zeros)
     plain = [" ".join(u.tokens) for u in units]  # words only: punctuation does not move the embedding
-    vectors = _embed(plain, whole=True)
+    vectors = _embed(plain, whole=True, weighted=phrased)
     unit_vectors, whole = vectors[:-1], vectors[-1]
     similarity = unit_vectors @ ref.point_vectors.T  # units x matched rows (key points, then phrasings)
     leaves = np.array([1.0 if u.leaf else 0.0 for u in units])
     long_words = sorted({t for u in units for t in u.tokens if len(t) >= TYPO_MIN_LENGTH and _is_content(t)})
 
     answer_words = sorted({t for u in units for t in u.tokens if _is_content(t)})
-    word_similarity = _vectors_of_words(answer_words) @ ref.word_vectors.T  # answer words x point words
+    word_similarity = _vectors_of_words(answer_words, phrased) @ ref.word_vectors.T  # answer words x point words
     best_word = word_similarity.max(axis=0) if answer_words else np.zeros(len(ref.point_words))
     present = _words_in_units(ref.point_words, units, long_words)  # point words x units
     rows = ref.row_words.astype(np.float32)  # rows x point words

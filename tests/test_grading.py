@@ -12,6 +12,7 @@ import dataclasses
 from collections import Counter
 from itertools import combinations
 
+import numpy as np
 import pytest
 import yaml
 
@@ -118,8 +119,8 @@ def summary(name: str, pairs: list[tuple[dict, Grade]], result: dict) -> str:
             f"{result['precision']:.1%} recall {result['recall']:.1%}; {result['confusion']}")
 
 
-@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 64.9% (goal 80%), pass/fail 83.1% "
-                   "(90%), pairs ordered 88.6% (90%); key point precision 95.3% reaches its 90% (docs/grading.md)")
+@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 65.2% (goal 80%), pass/fail 83.7% "
+                   "(90%), pairs ordered 88.6% (90%); key point precision 94.5% reaches its 90% (docs/grading.md)")
 def test_held_out_figures_reach_the_goals(graded, capsys):
     """The issue's goals, on the held-out set (never used to fit anything); the fitting set's figures beside it."""
     assert len(HELD_OUT) >= 200
@@ -136,7 +137,7 @@ def test_held_out_figures_reach_the_goals(graded, capsys):
 
 def test_held_out_figures_do_not_fall_back():
     """A regression alarm, a little under what the grader with phrasings measured on the held-out set once
-    (64.9% / 83.1% / 88.6% / 95.3%): nothing is fitted to it, a change that loses ground there fails."""
+    (65.2% / 83.7% / 88.6% / 94.5%): nothing is fitted to it, a change that loses ground there fails."""
     result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in HELD_OUT])
     floors = {"exact": 0.63, "pass_fail": 0.82, "pairs": 0.87, "precision": 0.93}
     assert {name: round(result[name], 3) for name, floor in floors.items() if result[name] < floor} == {}
@@ -436,6 +437,62 @@ def test_the_embedding_model_loads_once():
     for question in BANK.questions[:5]:
         grade_question("attention looks at every token", question)
     assert model is not None and grading._model is model
+
+
+def test_weighted_pooling_is_a_weighted_mean_of_wordllamas_vectors():
+    """A phrased question's texts pool their tokens by the weights of bot/token_weights.txt: the direction of the
+    weighted sum of WordLlama's own token vectors."""
+    import numpy as np
+
+    tokenizer, table = grading._wordllama()
+    weights = grading._token_weights()
+    text = "it only keeps the keys and values of past tokens, never recomputed"
+    ids = [i for w in text.split() for i in tokenizer.encode(w, add_special_tokens=False).ids]
+    assert len({float(weights[i]) for i in ids}) > 3  # the file weighs these tokens differently
+    expected = (table[ids].astype(np.float32) * weights[ids][:, None]).sum(axis=0)
+    expected /= np.linalg.norm(expected)
+    assert np.abs(grading._embed([text], weighted=True)[0] - expected).max() < 1e-5
+    assert np.abs(grading._embed([text])[0] - expected).max() > 1e-3  # unweighted is the plain mean
+
+
+def test_token_weights_file_reads_and_a_bad_file_weighs_one(tmp_path, monkeypatch):
+    shipped = grading._token_weights()
+    assert int((shipped != 1).sum()) >= 1000
+    assert shipped.min() > 0.3 and shipped.max() < 3
+    bad = tmp_path / "weights.txt"
+    bad.write_text("# header\n5\tx\t2.5\nnot a line\n7\ty\tminus\n-3\tz\t2\n99999999\tw\t2\n9\tv\t0\n",
+                   encoding="utf-8")
+    for path, changed in ((bad, {5: 2.5}), (tmp_path / "missing.txt", {})):
+        monkeypatch.setattr(grading, "TOKEN_WEIGHTS_FILE", path)
+        grading._token_weights.cache_clear()
+        try:
+            weights = grading._token_weights()
+            assert {int(i): float(weights[i]) for i in np.flatnonzero(weights != 1)} == changed
+        finally:
+            grading._token_weights.cache_clear()
+
+
+def test_token_weights_bring_phrasings_nearer_their_own_key_point_on_questions_they_were_not_fitted_on():
+    """The weights were fitted on the phrasings of questions no labelled set uses (benchmarks/fit_token_weights.py).
+    On the fitting sets' questions, a phrasing's nearest key point of its question is its own more often with them
+    (77.5% against 76.0% when measured)."""
+    questions = {a["question"] for a in FITTING + NEWER}
+    hits = {False: 0, True: 0}
+    total = 0
+    for qid in sorted(questions):
+        q = BANK.get(qid)
+        phrasings = grading.phrasings_for(q)
+        if len(q.key_points) < 2 or not phrasings:
+            continue
+        says = [(k, s) for k, p in enumerate(phrasings) for s in p.say]
+        total += len(says)
+        for weighted in (False, True):
+            def embed(texts: list[str], weighted: bool = weighted) -> np.ndarray:
+                return grading._embed([" ".join(grading._tokens(t)) for t in texts], weighted=weighted)
+            nearest = (embed([s for _, s in says]) @ embed(list(q.key_points)).T).argmax(axis=1)
+            hits[weighted] += sum(int(n == k) for n, (k, _) in zip(nearest, says, strict=True))
+    assert total > 2500
+    assert hits[True] / total > hits[False] / total + 0.01, (hits, total)
 
 
 @pytest.mark.parametrize(("a", "b"), [("quantization", "quantisation"), ("embeddings", "embedding"),
