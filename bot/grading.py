@@ -85,11 +85,15 @@ SCORE_FEATURES_OPEN = (1, 2, 5)
 # the best over the key point and its phrasings (less the words-in-one-unit share, left out), then the
 # false-statement gap (Signals.false_gap), the one negative weight, and the lead over the other key points
 # (Signals.lead).
-KEY_POINT_WEIGHTS_PHRASED = (-3.876, -0.246, 1.813, 0.0, 2.353, 2.887, -3.702, 2.902)
+KEY_POINT_WEIGHTS_PHRASED = (-3.876, -0.245, 1.813, 0.0, 2.353, 2.887, -3.702, 2.902)
 KEY_POINT_FOUND_PHRASED = 0.81  # chosen for precision >= 92% on the 620 (not 93%: see grading_fit.py)
-SCORE_WEIGHTS_CHOICE_PHRASED = (0.221, 0.204, 0.295, 0.0, 0.0, 0.0, 0.281, 0.0)
-SCORE_WEIGHTS_OPEN_PHRASED = (0.083, 0.168, 0.857, 0.0, 0.0, 0.0, 0.0, 0.0)
+SCORE_WEIGHTS_CHOICE_PHRASED = (0.181, 0.244, 0.304, 0.0, 0.0, 0.0, 0.29, 0.0)
+SCORE_WEIGHTS_OPEN_PHRASED = (0.116, 0.176, 0.719, 0.0, 0.0, 0.0, 0.0, 0.0)
 ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
+# The on-topic level reaches 1 at this share of the way (a third without phrasings). With phrasings, half: at a third,
+# a good answer to another question, in the field's words, reached partial on the on-topic level alone (CV: 23%
+# of such answers not called wrong, against 6% at half; exact agreement within noise, docs/grading.md).
+ON_TOPIC_FULL, ON_TOPIC_FULL_PHRASED = 1 / 3, 0.5
 GOOD_AT, PARTIAL_AT = 0.52, 0.38  # verdict bands on the score: good >= GOOD_AT, partial >= PARTIAL_AT, else wrong
 
 STOPWORDS = frozenset(
@@ -827,6 +831,11 @@ def _measures(sig: Signals, weights: Sequence[float] | None) -> tuple[float, flo
     return (sum(p) / max(1, len(p)), max(p, default=0.0), sig.right_similarity, sig.model_similarity)
 
 
+def on_topic_full(sig: Signals) -> float:
+    """The share of the way from "I don't know" to the model answer at which the on-topic level reaches 1."""
+    return ON_TOPIC_FULL_PHRASED if sig.phrased else ON_TOPIC_FULL
+
+
 def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] | None = None) -> list[float]:
     """[1, on topic, mean key point probability, best key point probability, right-choice similarity, model-answer
     similarity] the last four scaled so that the question's floor is 0 and its model answer is 1; then the
@@ -837,9 +846,10 @@ def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] | Non
     for i in range(4):
         floor = max(f[i] for f in floors)
         scaled.append((mine[i] - floor) / max(0.05, good[i] - floor))
-    # on topic: 0 at the "I don't know" floor, 1 from a third of the way to the model answer (in place of a constant)
+    # on topic: 0 at the "I don't know" floor, 1 from on_topic_full() of the way to the model answer (for a constant)
     blank = _measures(anchor.floors[-1], weights)
-    on_topic = max(0.0, min(1.0, 3 * max((mine[i] - blank[i]) / max(0.05, good[i] - blank[i]) for i in (1, 3))))
+    progress = max((mine[i] - blank[i]) / max(0.05, good[i] - blank[i]) for i in (1, 3))
+    on_topic = max(0.0, min(1.0, progress / on_topic_full(sig)))
     contradicted = sum(1 for c in sig.contradicted if c) / max(1, len(sig.contradicted))
     return [1.0, on_topic, *scaled, sig.choice_margin, -contradicted]
 
@@ -851,7 +861,8 @@ def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] | Non
     if not sig.units:
         return 0.0
     features = score_features(sig, anchor, point_weights)
-    if features[1] < 3 * ON_TOPIC_FROM:  # barely more key point or model-answer likeness than "I don't know"
+    # barely more key point or model-answer likeness than "I don't know"
+    if features[1] < ON_TOPIC_FROM / on_topic_full(sig):
         return 0.0
     if score_weights is None:
         if sig.phrased:

@@ -119,8 +119,8 @@ def summary(name: str, pairs: list[tuple[dict, Grade]], result: dict) -> str:
             f"{result['precision']:.1%} recall {result['recall']:.1%}; {result['confusion']}")
 
 
-@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 65.2% (goal 80%), pass/fail 83.7% "
-                   "(90%), pairs ordered 88.6% (90%); key point precision 94.5% reaches its 90% (docs/grading.md)")
+@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 64.0% (goal 80%), pass/fail 84.0% "
+                   "(90%), pairs ordered 87.9% (90%); key point precision 94.5% reaches its 90% (docs/grading.md)")
 def test_held_out_figures_reach_the_goals(graded, capsys):
     """The issue's goals, on the held-out set (never used to fit anything); the fitting set's figures beside it."""
     assert len(HELD_OUT) >= 200
@@ -137,7 +137,7 @@ def test_held_out_figures_reach_the_goals(graded, capsys):
 
 def test_held_out_figures_do_not_fall_back():
     """A regression alarm, a little under what the grader with phrasings measured on the held-out set once
-    (65.2% / 83.7% / 88.6% / 94.5%): nothing is fitted to it, a change that loses ground there fails."""
+    (64.0% / 84.0% / 87.9% / 94.5%): nothing is fitted to it, a change that loses ground there fails."""
     result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in HELD_OUT])
     floors = {"exact": 0.63, "pass_fail": 0.82, "pairs": 0.87, "precision": 0.93}
     assert {name: round(result[name], 3) for name, floor in floors.items() if result[name] < floor} == {}
@@ -196,9 +196,8 @@ def paddings(text: str, question) -> dict[str, str]:
 
 def test_a_good_answer_to_another_question_is_graded_wrong():
     """A good answer, graded against a question of another topic, makes none of its key points: wrong. 200 such
-    pairs from the fitting answers; measured 169 wrong, 30 partial, 1 good, 2 with a key point found (before the
-    token weights: 150, 49, 1, 2). The on-topic level still lets a generic answer in the field's words reach
-    partial (docs/grading.md)."""
+    pairs from the fitting answers; measured 190 wrong, 9 partial, 1 good, 2 with a key point found (before the
+    token weights and ON_TOPIC_FULL_PHRASED: 150, 49, 1, 2; docs/grading.md)."""
     import random
 
     rng = random.Random(0)
@@ -211,7 +210,7 @@ def test_a_good_answer_to_another_question_is_graded_wrong():
         result = grade_question(a["text"], other)
         verdicts[result.verdict] += 1
         verdicts["with a key point found"] += any(result.found)
-    assert verdicts["wrong"] >= 160, verdicts
+    assert verdicts["wrong"] >= 180, verdicts
     assert verdicts["good"] <= 5, verdicts
     assert verdicts["with a key point found"] <= 10, verdicts
 
