@@ -65,7 +65,10 @@ def questions() -> tuple[list[Question], list[Question]]:
 
 
 def main() -> None:
-    import torch
+    try:
+        import torch
+    except ImportError:
+        sys.exit("fit_token_weights.py needs PyTorch, for this fit only: pip install torch")
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="write bot/token_weights.txt")

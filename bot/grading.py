@@ -40,6 +40,7 @@ Figures and limits: docs/grading.md.
 from __future__ import annotations
 
 import bisect
+import logging
 import math
 import operator
 import re
@@ -58,6 +59,8 @@ if TYPE_CHECKING:  # numpy comes with wordllama; imported lazily so that importi
     from tokenizers import Tokenizer
 
     from bot.models import Question
+
+log = logging.getLogger(__name__)
 
 MAX_GRADED_CHARS = 20_000  # longer answers are stored whole but graded on their start
 TYPO_SIMILARITY = 84
@@ -281,11 +284,13 @@ def _token_weights() -> np.ndarray:
     LLM question, weigh as much as "only" or "never". A missing file, or a line that does not read, weighs 1."""
     import numpy as np
 
-    weights = np.ones(_wordllama()[1].shape[0], dtype=np.float32)
+    tokenizer, table = _wordllama()
+    weights = np.ones(table.shape[0], dtype=np.float32)
     try:
         lines = TOKEN_WEIGHTS_FILE.read_text(encoding="utf-8").splitlines()
     except OSError:
         lines = []
+    other = 0
     for line in lines:
         fields = line.split("\t")
         if line.startswith("#") or len(fields) != 3:
@@ -294,8 +299,15 @@ def _token_weights() -> np.ndarray:
             token, weight = int(fields[0]), float(fields[2])
         except ValueError:
             continue
-        if 0 <= token < len(weights) and 0.0 < weight < 100.0:
-            weights[token] = weight
+        if not (0 <= token < len(weights) and 0.0 < weight < 100.0):
+            continue
+        if tokenizer.id_to_token(token) != fields[1]:  # another WordLlama vocabulary: that id is another token
+            other += 1
+            continue
+        weights[token] = weight
+    if other:
+        log.warning("%s: %d token ids name other tokens in this WordLlama; those weigh 1 (refit with "
+                    "benchmarks/fit_token_weights.py)", TOKEN_WEIGHTS_FILE.name, other)
     return weights
 
 

@@ -476,13 +476,16 @@ def test_weighted_pooling_is_a_weighted_mean_of_wordllamas_vectors():
     assert np.abs(grading._embed([text])[0] - expected).max() > 1e-3  # unweighted is the plain mean
 
 
-def test_token_weights_file_reads_and_a_bad_file_weighs_one(tmp_path, monkeypatch):
-    shipped = grading._token_weights()
+def test_token_weights_file_reads_and_a_bad_file_weighs_one(tmp_path, monkeypatch, caplog):
+    """Every line of the shipped file names its id's token in this WordLlama; a line that does not read, or whose
+    id is another token (another vocabulary), leaves that token at weight 1, and a changed vocabulary is logged."""
+    shipped, shipped_file = grading._token_weights(), grading.TOKEN_WEIGHTS_FILE
     assert int((shipped != 1).sum()) >= 1000
     assert shipped.min() > 0.3 and shipped.max() < 3
     bad = tmp_path / "weights.txt"
-    bad.write_text("# header\n5\tx\t2.5\nnot a line\n7\ty\tminus\n-3\tz\t2\n99999999\tw\t2\n9\tv\t0\n",
-                   encoding="utf-8")
+    token = grading._wordllama()[0].id_to_token
+    bad.write_text(f"# header\n5\t{token(5)}\t2.5\nnot a line\n7\t{token(7)}\tminus\n-3\tz\t2\n99999999\tw\t2\n"
+                   f"9\t{token(9)}\t0\n11\tnot-its-token\t2\n", encoding="utf-8")
     for path, changed in ((bad, {5: 2.5}), (tmp_path / "missing.txt", {})):
         monkeypatch.setattr(grading, "TOKEN_WEIGHTS_FILE", path)
         grading._token_weights.cache_clear()
@@ -491,6 +494,9 @@ def test_token_weights_file_reads_and_a_bad_file_weighs_one(tmp_path, monkeypatc
             assert {int(i): float(weights[i]) for i in np.flatnonzero(weights != 1)} == changed
         finally:
             grading._token_weights.cache_clear()
+    assert "1 token ids name other tokens" in caplog.text
+    lines = [line for line in shipped_file.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    assert len(lines) == int((shipped != 1).sum())  # every line read, and named its own token
 
 
 def test_token_weights_bring_phrasings_nearer_their_own_key_point_on_questions_they_were_not_fitted_on():
