@@ -150,7 +150,7 @@ def fit(examples: list[Example], open_ended: bool, bands: tuple[float, float] | 
         active[negative] = False
     sw = sw * active
     labels = [ex.label for ex in examples]
-    gated = features[:, 1] < np.array([grading.ON_TOPIC_FROM / grading.on_topic_full(ex.signals) for ex in examples])
+    gated = features[:, 1] < np.array([grading.off_topic_below(ex.signals) for ex in examples])
     scores = np.where(gated, 0.0, np.clip(features @ sw, 0, 1))
 
     def value(scores: np.ndarray, good_at: float, partial_at: float) -> float:

@@ -848,6 +848,11 @@ def on_topic_full(sig: Signals) -> float:
     return ON_TOPIC_FULL_PHRASED if sig.phrased else ON_TOPIC_FULL
 
 
+def off_topic_below(sig: Signals) -> float:
+    """The on-topic level (score_features()[1]) under which an answer scores 0: ON_TOPIC_FROM of the way."""
+    return ON_TOPIC_FROM / on_topic_full(sig)
+
+
 def score_features(sig: Signals, anchor: Anchors, weights: Sequence[float] | None = None) -> list[float]:
     """[1, on topic, mean key point probability, best key point probability, right-choice similarity, model-answer
     similarity] the last four scaled so that the question's floor is 0 and its model answer is 1; then the
@@ -873,8 +878,7 @@ def score_of(sig: Signals, anchor: Anchors, point_weights: Sequence[float] | Non
     if not sig.units:
         return 0.0
     features = score_features(sig, anchor, point_weights)
-    # barely more key point or model-answer likeness than "I don't know"
-    if features[1] < ON_TOPIC_FROM / on_topic_full(sig):
+    if features[1] < off_topic_below(sig):  # barely more key point or model-answer likeness than "I don't know"
         return 0.0
     if score_weights is None:
         if sig.phrased:
