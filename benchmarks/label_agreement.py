@@ -5,15 +5,18 @@ labels, `made:` lists and styles unseen, answers shuffled within each question).
 labellings bounds what any grader can show against one of them: a goal far above it would measure label noise.
 
     python benchmarks/label_agreement.py
+    python benchmarks/label_agreement.py --labels grading_heldout_2_second_labels.yaml
 
 Figures, as in grading_agreement.py: exact 3-class agreement, pass/fail (good vs not), same-question pairs
 with different reference labels ordered right (by the other labels' rank, or by the grader's score; a tie is not
 right), Cohen's kappa, and for key points the share of one labeller's `made` the other also marks.
-The held-out set is not read here.
+`--labels grading_heldout_2_second_labels.yaml` does the same for the second held-out set (250 answers), and so
+reads the grader's verdicts on it: run it only to report, never while choosing anything.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import Counter
 from pathlib import Path
@@ -29,7 +32,7 @@ from bot.questions import load_bank  # noqa: E402
 
 RANK = {"good": 2, "partial": 1, "wrong": 0}
 FILES = ("graded_answers.yaml", "graded_answers_heldout.yaml", "grading_fit_1.yaml", "grading_fit_2.yaml",
-         "grading_fit_3.yaml")
+         "grading_fit_3.yaml", "grading_heldout_2.yaml")
 
 
 def kappa(a: list[str], b: list[str]) -> float:
@@ -55,9 +58,14 @@ def figures(questions: list[str], reference: list[str], other: list[str], score:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labels", default="grading_second_labels.yaml",
+                        help="the second labelling, under tests/data (grading_heldout_2_second_labels.yaml: the "
+                             "second held-out set's)")
+    args = parser.parse_args()
     bank = load_bank(REPO / "questions.yaml")
     written = {name: yaml.safe_load((DATA / name).read_text())["answers"] for name in FILES}
-    second = yaml.safe_load((DATA / "grading_second_labels.yaml").read_text())["answers"]
+    second = yaml.safe_load((DATA / args.labels).read_text())["answers"]
     questions, first, again, verdicts, scores = [], [], [], [], []
     made_first = made_again = made_both = 0
     confusion: Counter[str] = Counter()
