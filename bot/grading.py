@@ -88,10 +88,10 @@ SCORE_FEATURES_OPEN = (1, 2, 5)
 # the best over the key point and its phrasings (less the words-in-one-unit share, left out), then the
 # false-statement gap (Signals.false_gap), the one negative weight, and the lead over the other key points
 # (Signals.lead).
-KEY_POINT_WEIGHTS_PHRASED = (-3.876, -0.245, 1.813, 0.0, 2.353, 2.887, -3.702, 2.902)
-KEY_POINT_FOUND_PHRASED = 0.81  # chosen for precision >= 92% on the 620 (not 93%: see grading_fit.py)
-SCORE_WEIGHTS_CHOICE_PHRASED = (0.181, 0.244, 0.304, 0.0, 0.0, 0.0, 0.29, 0.0)
-SCORE_WEIGHTS_OPEN_PHRASED = (0.116, 0.176, 0.719, 0.0, 0.0, 0.0, 0.0, 0.0)
+KEY_POINT_WEIGHTS_PHRASED = (-3.868, -0.31, 1.878, 0.0, 2.347, 2.898, -3.714, 2.862)
+KEY_POINT_FOUND_PHRASED = 0.83  # chosen for precision >= 92% on the 620 (not 93%: see grading_fit.py)
+SCORE_WEIGHTS_CHOICE_PHRASED = (0.181, 0.245, 0.303, 0.0, 0.0, 0.0, 0.293, 0.0)
+SCORE_WEIGHTS_OPEN_PHRASED = (0.01, 0.225, 0.925, 0.0, 0.0, 0.0, 0.0, 0.0)
 ON_TOPIC_FROM = 0.12  # below this share of the way from "I don't know" to the model answer, an answer scores 0
 # The on-topic level reaches 1 at this share of the way (a third without phrasings). With phrasings, half: at a third,
 # a good answer to another question, in the field's words, reached partial on the on-topic level alone (CV: 23%

@@ -2,8 +2,9 @@
 
 The fitting answers (tests/data/graded_answers.yaml and graded_answers_heldout.yaml) are the ones the weights
 were fitted on; benchmarks/grading_fit.py reports the same figures with leave-one-question-out cross-validation.
-The held-out set of issue 11 (tests/data/grading_heldout.yaml, written apart, never used to fit anything) has its
-own test, which prints both sets' figures and holds the held-out one to the issue's goals.
+The held-out sets of issue 11 (tests/data/grading_heldout.yaml and grading_heldout_2.yaml, written apart, never
+used to fit anything) have their own test, which prints every set's figures and holds the held-out ones to the
+issue's goals.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ RANK = {"wrong": 0, "partial": 1, "good": 2}
 # the goals of issue 11 are measured on the held-out set, by its own test.
 FLOORS = {"exact": 0.70, "pass_fail": 0.85, "pairs": 0.88, "precision": 0.90}
 HELD_OUT = [a for a in answers("grading_heldout.yaml") if BANK.get(a["question"]) is not None]
+# The second held-out set: 250 answers to 50 questions no other labelled set uses, written after every choice of
+# the grader it was first measured on; nothing (answers, or the phrasings behind the token weights) fitted on it.
+HELD_OUT_2 = answers("grading_heldout_2.yaml")
 # 450 answers to 90 other questions, written after the key-point-only constants were fitted: with the 170, the
 # fitting data of the weights with phrasings (benchmarks/grading_fit.py --phrasings).
 NEWER = [a for n in (1, 2, 3) for a in answers(f"grading_fit_{n}.yaml")]
@@ -87,6 +91,51 @@ def test_a_second_blind_labelling_covers_every_fitting_answer_and_mostly_agrees(
     assert same / len(second) >= 0.90
 
 
+def test_the_second_held_out_set_is_labelled_varied_and_apart_from_every_other_set():
+    assert len(HELD_OUT_2) >= 250
+    questions = {a["question"] for a in HELD_OUT_2}
+    assert len(questions) >= 50 and not questions & {a["question"] for a in HELD_OUT + FITTING + NEWER}
+    for a in HELD_OUT_2:
+        points = len(BANK.get(a["question"]).key_points)
+        assert a["label"] in RANK and a["style"] in STYLES and a["text"].strip()
+        assert all(1 <= k <= points for k in a["made"]) and len(set(a["made"])) == len(a["made"])
+    assert {a["style"] for a in HELD_OUT_2} == STYLES
+    assert min(Counter(a["label"] for a in HELD_OUT_2).values()) >= 60
+
+
+def test_the_second_held_out_set_has_a_blind_second_labelling_that_mostly_agrees():
+    second = answers("grading_heldout_2_second_labels.yaml")
+    assert [(r["file"], r["answer"]) for r in second] == [("grading_heldout_2.yaml", i)
+                                                         for i in range(1, len(HELD_OUT_2) + 1)]
+    same = 0
+    for row in second:
+        first = HELD_OUT_2[row["answer"] - 1]
+        assert first["question"] == row["question"] and row["label"] in RANK
+        assert all(1 <= k <= len(BANK.get(row["question"]).key_points) for k in row["made"])
+        same += first["label"] == row["label"]
+    assert same / len(second) >= 0.90
+
+
+def test_the_token_weights_are_fitted_on_no_labelled_sets_questions():
+    """benchmarks/fit_token_weights.py trains on the phrasings of questions that none of LABELLED uses, and checks
+    on the fitting sets' questions only: every labelled answer file must be in LABELLED, and both held-out sets
+    kept out of the check."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fit_token_weights", REPO / "benchmarks" / "fit_token_weights.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    labelled = set()
+    for path in DATA.glob("*.yaml"):
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        rows = data.get("answers") if isinstance(data, dict) else None
+        if rows and "text" in rows[0] and "label" in rows[0]:  # answers with their labels (not a relabelling)
+            labelled.add(path.name)
+    assert len(labelled) == 7 and labelled <= set(module.LABELLED), labelled - set(module.LABELLED)
+    assert {"grading_heldout.yaml", "grading_heldout_2.yaml"} <= set(module.HELD_OUT)
+
+
 def figures(pairs: list[tuple[dict, Grade]]) -> dict:
     exact = sum(a["label"] == g.verdict for a, g in pairs) / len(pairs)
     pass_fail = sum((a["label"] == "good") == g.passed for a, g in pairs) / len(pairs)
@@ -119,27 +168,37 @@ def summary(name: str, pairs: list[tuple[dict, Grade]], result: dict) -> str:
             f"{result['precision']:.1%} recall {result['recall']:.1%}; {result['confusion']}")
 
 
-@pytest.mark.xfail(strict=True, reason="held-out figures below the goal: exact 64.0% (goal 80%), pass/fail 84.0% "
-                   "(90%), pairs ordered 87.9% (90%); key point precision 94.5% reaches its 90% (docs/grading.md)")
+@pytest.mark.xfail(strict=True, reason="held-out figures below the goals (80% exact, 90% pass/fail, 90% pairs, 90% "
+                   "key point precision): set 1 64.0% / 83.7% / 88.6% / 95.9%, set 2 71.2% / 87.2% / 88.8% / 87.2% "
+                   "(docs/grading.md)")
 def test_held_out_figures_reach_the_goals(graded, capsys):
-    """The issue's goals, on the held-out set (never used to fit anything); the fitting set's figures beside it."""
-    assert len(HELD_OUT) >= 200
-    held_out = [(a, grade_question(a["text"], BANK.get(a["question"]))) for a in HELD_OUT]
+    """The issue's goals, on both held-out sets (never used to fit anything); the fitting sets' figures beside them."""
+    assert len(HELD_OUT) >= 200 and len(HELD_OUT_2) >= 200
     newer = [(a, grade_question(a["text"], BANK.get(a["question"]))) for a in NEWER]
-    fitting, result = figures(graded), figures(held_out)
     with capsys.disabled():
-        print("\n" + summary("fitting set (fitted on it)", graded, fitting))
-        print(summary("held-out set (never fitted on)", held_out, result))
+        print("\n" + summary("fitting set (fitted on it)", graded, figures(graded)))
         print(summary("newer answers (fitting data of the phrased weights)", newer, figures(newer)))
-    short = {name: round(result[name], 3) for name, goal in GOALS.items() if result[name] < goal}
+    short = {}
+    for name, rows in (("held-out set 1", HELD_OUT), ("held-out set 2", HELD_OUT_2)):
+        held_out = [(a, grade_question(a["text"], BANK.get(a["question"]))) for a in rows]
+        result = figures(held_out)
+        with capsys.disabled():
+            print(summary(f"{name} (never fitted on)", held_out, result))
+        short.update({f"{name}: {goal_name}": round(result[goal_name], 3)
+                      for goal_name, goal in GOALS.items() if result[goal_name] < goal})
     assert short == {}, f"held-out figures below the goals {GOALS}: {short}"
 
 
-def test_held_out_figures_do_not_fall_back():
-    """A regression alarm, a little under what the grader with phrasings measured on the held-out set once
-    (64.0% / 84.0% / 87.9% / 94.5%): nothing is fitted to it, a change that loses ground there fails."""
-    result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in HELD_OUT])
-    floors = {"exact": 0.63, "pass_fail": 0.82, "pairs": 0.87, "precision": 0.93}
+@pytest.mark.parametrize(("rows", "floors"), [
+    pytest.param("set 1", {"exact": 0.63, "pass_fail": 0.82, "pairs": 0.87, "precision": 0.93}, id="set-1"),
+    pytest.param("set 2", {"exact": 0.69, "pass_fail": 0.85, "pairs": 0.87, "precision": 0.85}, id="set-2"),
+])
+def test_held_out_figures_do_not_fall_back(rows, floors):
+    """A regression alarm, a little under what the grader measured on each held-out set (set 1 64.0% / 83.7% /
+    88.6% / 95.9%, set 2 71.2% / 87.2% / 88.8% / 87.2%): nothing is fitted to them, a change that loses ground
+    there fails."""
+    answers_ = HELD_OUT if rows == "set 1" else HELD_OUT_2
+    result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in answers_])
     assert {name: round(result[name], 3) for name, floor in floors.items() if result[name] < floor} == {}
 
 
@@ -196,7 +255,7 @@ def paddings(text: str, question) -> dict[str, str]:
 
 def test_a_good_answer_to_another_question_is_graded_wrong():
     """A good answer, graded against a question of another topic, makes none of its key points: wrong. 200 such
-    pairs from the fitting answers; measured 190 wrong, 9 partial, 1 good, 2 with a key point found (before the
+    pairs from the fitting answers; measured 191 wrong, 8 partial, 1 good, 2 with a key point found (before the
     token weights and ON_TOPIC_FULL_PHRASED: 150, 49, 1, 2; docs/grading.md)."""
     import random
 
@@ -502,7 +561,7 @@ def test_token_weights_file_reads_and_a_bad_file_weighs_one(tmp_path, monkeypatc
 def test_token_weights_bring_phrasings_nearer_their_own_key_point_on_questions_they_were_not_fitted_on():
     """The weights were fitted on the phrasings of questions no labelled set uses (benchmarks/fit_token_weights.py).
     On the fitting sets' questions, a phrasing's nearest key point of its question is its own more often with them
-    (77.5% against 76.0% when measured)."""
+    (77.8% against 76.0% when measured)."""
     questions = {a["question"] for a in FITTING + NEWER}
     hits = {False: 0, True: 0}
     total = 0
