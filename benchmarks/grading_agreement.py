@@ -10,8 +10,8 @@ gets the built-in grade (as in the bot) and is counted under "fallbacks".
 Sets, in tests/data/:
 - fitting: graded_answers.yaml and graded_answers_heldout.yaml; the built-in grader's weights were fitted
   on them, so its figures there are optimistic;
-- held-out: grading_heldout.yaml, when present; never used to fit anything. This script only reads it
-  to report; nothing may be tuned on what it prints for that set.
+- held-out: grading_heldout.yaml and grading_heldout_2.yaml (each its own table), when present; never used
+  to fit anything. This script only reads them to report; nothing may be tuned on what it prints for them.
 
 Figures:
 - exact: share of answers whose verdict (good / partial / wrong) is the label;
@@ -38,7 +38,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
 FITTING = ("graded_answers.yaml", "graded_answers_heldout.yaml")
-HELD_OUT = ("grading_heldout.yaml",)
+HELD_OUT = (("held-out set 1", "grading_heldout.yaml"), ("held-out set 2", "grading_heldout_2.yaml"))
 RANK = {"wrong": 0, "partial": 1, "good": 2}
 
 
@@ -167,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.questions import load_bank
 
     bank = load_bank(args.bank)
-    sets = [("fitting set (the built-in grader was fitted on it): " + " + ".join(FITTING), load_set(FITTING, bank)),
-            ("held-out set (never used to fit anything): " + " + ".join(HELD_OUT), load_set(HELD_OUT, bank))]
+    sets = [("fitting set (the built-in grader was fitted on it): " + " + ".join(FITTING), load_set(FITTING, bank))]
+    sets += [(f"{name} (never used to fit anything): {file}", load_set((file,), bank)) for name, file in HELD_OUT]
     judge = None
     if not args.no_judge:
         try:
