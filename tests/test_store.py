@@ -85,6 +85,44 @@ def test_pragmas(tmp_path):
     store.close()
 
 
+def test_the_switch_to_wal_is_retried_while_a_sibling_holds_the_lock(tmp_path, monkeypatch):
+    """On a new file, processes started together race for the exclusive lock that PRAGMA journal_mode=WAL takes,
+    and SQLite fails the loser at once ("database is locked") instead of waiting: the switch is retried until
+    START_BUSY_MS is out. Another error, or a lock held past that, still fails the start."""
+    from bot import store as store_module
+    from bot.db import SqliteDatabase
+
+    real = SqliteDatabase.execute
+    refusals = {"left": 3}
+
+    def execute(self, sql, params=()):
+        if sql == "PRAGMA journal_mode=WAL" and refusals["left"]:
+            refusals["left"] -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return real(self, sql, params)
+
+    monkeypatch.setattr(SqliteDatabase, "execute", execute)
+    store = Store.open(tmp_path / "a.db")
+    assert refusals["left"] == 0 and next(iter(store.db.row("PRAGMA journal_mode").values())) == "wal"
+    store.close()
+
+    refusals["left"] = 10**6  # never lets go
+    monkeypatch.setattr(Store, "START_BUSY_MS", 200)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        Store.open(tmp_path / "b.db")
+
+    def broken(db, sql="", params=()):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    calls = []
+    monkeypatch.setattr(store_module.time, "sleep", calls.append)
+    monkeypatch.setattr(SqliteDatabase, "execute", lambda self, sql, params=(): broken(self) if "journal_mode" in sql
+                        else real(self, sql, params))
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        Store.open(tmp_path / "c.db")
+    assert calls == []  # not retried
+
+
 def _legacy_database(path, applied: list[str]) -> None:
     """A database as the code before numbered versions left it: sqlite-utils' Migrations("studybot")."""
     conn = sqlite3.connect(path, isolation_level=None)
