@@ -255,8 +255,7 @@ def _switch_to_wal(db: Database, seconds: float) -> None:
             db.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as error:
-            busy = getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-            if not (busy or "locked" in str(error)) or time.monotonic() >= deadline:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
                 raise
             time.sleep(0.01 + random.random() * 0.04)  # apart, so that the racers do not collide again
 

@@ -132,7 +132,7 @@ def test_the_token_weights_are_fitted_on_no_labelled_sets_questions():
         rows = data.get("answers") if isinstance(data, dict) else None
         if rows and "text" in rows[0] and "label" in rows[0]:  # answers with their labels (not a relabelling)
             labelled.add(path.name)
-    assert len(labelled) == 7 and labelled <= set(module.LABELLED), labelled - set(module.LABELLED)
+    assert len(labelled) >= 7 and labelled <= set(module.LABELLED), labelled - set(module.LABELLED)
     assert {"grading_heldout.yaml", "grading_heldout_2.yaml"} <= set(module.HELD_OUT)
 
 
@@ -190,15 +190,14 @@ def test_held_out_figures_reach_the_goals(graded, capsys):
 
 
 @pytest.mark.parametrize(("rows", "floors"), [
-    pytest.param("set 1", {"exact": 0.63, "pass_fail": 0.82, "pairs": 0.87, "precision": 0.93}, id="set-1"),
-    pytest.param("set 2", {"exact": 0.69, "pass_fail": 0.85, "pairs": 0.87, "precision": 0.85}, id="set-2"),
+    pytest.param(HELD_OUT, {"exact": 0.63, "pass_fail": 0.82, "pairs": 0.87, "precision": 0.93}, id="set-1"),
+    pytest.param(HELD_OUT_2, {"exact": 0.69, "pass_fail": 0.85, "pairs": 0.87, "precision": 0.85}, id="set-2"),
 ])
 def test_held_out_figures_do_not_fall_back(rows, floors):
     """A regression alarm, a little under what the grader measured on each held-out set (set 1 64.0% / 83.7% /
     88.6% / 95.9%, set 2 71.2% / 87.2% / 88.8% / 87.2%): nothing is fitted to them, a change that loses ground
     there fails."""
-    answers_ = HELD_OUT if rows == "set 1" else HELD_OUT_2
-    result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in answers_])
+    result = figures([(a, grade_question(a["text"], BANK.get(a["question"]))) for a in rows])
     assert {name: round(result[name], 3) for name, floor in floors.items() if result[name] < floor} == {}
 
 

@@ -92,35 +92,36 @@ def test_the_switch_to_wal_is_retried_while_a_sibling_holds_the_lock(tmp_path, m
     from bot import store as store_module
     from bot.db import SqliteDatabase
 
+    def error(message: str, code: int) -> sqlite3.OperationalError:
+        e = sqlite3.OperationalError(message)
+        e.sqlite_errorcode = code
+        return e
+
     real = SqliteDatabase.execute
-    refusals = {"left": 3}
+    failing = {"left": 3, "error": error("database is locked", sqlite3.SQLITE_BUSY)}
 
     def execute(self, sql, params=()):
-        if sql == "PRAGMA journal_mode=WAL" and refusals["left"]:
-            refusals["left"] -= 1
-            raise sqlite3.OperationalError("database is locked")
+        if sql == "PRAGMA journal_mode=WAL" and failing["left"]:
+            failing["left"] -= 1
+            raise failing["error"]
         return real(self, sql, params)
 
     monkeypatch.setattr(SqliteDatabase, "execute", execute)
     store = Store.open(tmp_path / "a.db")
-    assert refusals["left"] == 0 and next(iter(store.db.row("PRAGMA journal_mode").values())) == "wal"
+    assert failing["left"] == 0 and next(iter(store.db.row("PRAGMA journal_mode").values())) == "wal"
     store.close()
 
-    refusals["left"] = 10**6  # never lets go
+    failing["left"] = 10**6  # a sibling that never lets go
     monkeypatch.setattr(Store, "START_BUSY_MS", 200)
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         Store.open(tmp_path / "b.db")
 
-    def broken(db, sql="", params=()):
-        raise sqlite3.OperationalError("disk I/O error")
-
-    calls = []
-    monkeypatch.setattr(store_module.time, "sleep", calls.append)
-    monkeypatch.setattr(SqliteDatabase, "execute", lambda self, sql, params=(): broken(self) if "journal_mode" in sql
-                        else real(self, sql, params))
+    pauses: list[float] = []
+    monkeypatch.setattr(store_module.time, "sleep", pauses.append)
+    failing["error"] = error("disk I/O error", sqlite3.SQLITE_IOERR)
     with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
         Store.open(tmp_path / "c.db")
-    assert calls == []  # not retried
+    assert pauses == []  # not retried
 
 
 def _legacy_database(path, applied: list[str]) -> None:
