@@ -74,6 +74,18 @@ def test_the_newer_answers_are_labelled_and_apart_from_the_held_out_questions():
     assert {a["style"] for a in NEWER} == STYLES
 
 
+def agreement(second: list[dict], files: dict[str, list[dict]]) -> float:
+    """The share of a second labelling's rows whose label is the writers'; every row names its answer (file and
+    1-based position) and question rightly, with a valid label and key points."""
+    same = 0
+    for row in second:
+        first = files[row["file"]][row["answer"] - 1]
+        assert first["question"] == row["question"] and row["label"] in RANK
+        assert all(1 <= k <= len(BANK.get(row["question"]).key_points) for k in row["made"])
+        same += first["label"] == row["label"]
+    return same / len(second)
+
+
 def test_a_second_blind_labelling_covers_every_fitting_answer_and_mostly_agrees():
     """The labels are not the ceiling: a second labeller, blind to the first, gives the same verdict on >= 90%
     (docs/grading.md; benchmarks/label_agreement.py prints the full comparison)."""
@@ -82,13 +94,7 @@ def test_a_second_blind_labelling_covers_every_fitting_answer_and_mostly_agrees(
     second = answers("grading_second_labels.yaml")
     assert sorted((r["file"], r["answer"]) for r in second) == sorted(
         (name, i) for name, rows in files.items() for i in range(1, len(rows) + 1))
-    same = 0
-    for row in second:
-        first = files[row["file"]][row["answer"] - 1]
-        assert first["question"] == row["question"] and row["label"] in RANK
-        assert all(1 <= k <= len(BANK.get(row["question"]).key_points) for k in row["made"])
-        same += first["label"] == row["label"]
-    assert same / len(second) >= 0.90
+    assert agreement(second, files) >= 0.90
 
 
 def test_the_second_held_out_set_is_labelled_varied_and_apart_from_every_other_set():
@@ -107,13 +113,7 @@ def test_the_second_held_out_set_has_a_blind_second_labelling_that_mostly_agrees
     second = answers("grading_heldout_2_second_labels.yaml")
     assert [(r["file"], r["answer"]) for r in second] == [("grading_heldout_2.yaml", i)
                                                          for i in range(1, len(HELD_OUT_2) + 1)]
-    same = 0
-    for row in second:
-        first = HELD_OUT_2[row["answer"] - 1]
-        assert first["question"] == row["question"] and row["label"] in RANK
-        assert all(1 <= k <= len(BANK.get(row["question"]).key_points) for k in row["made"])
-        same += first["label"] == row["label"]
-    assert same / len(second) >= 0.90
+    assert agreement(second, {"grading_heldout_2.yaml": HELD_OUT_2}) >= 0.90
 
 
 def test_the_token_weights_are_fitted_on_no_labelled_sets_questions():
