@@ -2,6 +2,8 @@
 
     python benchmarks/grading_agreement.py              # the built-in grader, and the judge when configured
     python benchmarks/grading_agreement.py --no-judge   # the built-in grader only
+    python benchmarks/grading_agreement.py --only held-out-2 --questions 10 --judge-timeout 60
+        # a slow local judge: one set, the answers to its first 10 questions, a longer timeout per request
 
 The judge is measured when STUDYBOT_JUDGE_URL (and STUDYBOT_JUDGE_MODEL) are set, in the environment or
 ./.env: every answer of every set is then sent to that endpoint. An answer the judge gave no grade for
@@ -76,6 +78,15 @@ def load_set(files: tuple[str, ...], bank) -> tuple[list[Labelled], int]:
             answers.append(Labelled(question, item["label"], str(item["text"]),
                                     frozenset(made) if made is not None else None))
     return answers, skipped
+
+
+def first_questions(answers: list[Labelled], n: int) -> list[Labelled]:
+    """The answers to the first n questions met in the set, all of each question's answers (pairs stay whole)."""
+    keep: list[str] = []
+    for a in answers:
+        if a.question.id not in keep and len(keep) < n:
+            keep.append(a.question.id)
+    return [a for a in answers if a.question.id in keep]
 
 
 def measure(answers: list[Labelled], graded: list[Graded]) -> dict:
@@ -160,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-judge", action="store_true", help="measure the built-in grader only")
     parser.add_argument("--bank", type=Path, default=REPO / "questions.yaml", help="the question bank")
+    parser.add_argument("--only", choices=["fitting", "held-out-1", "held-out-2"], action="append",
+                        help="measure this set only (repeatable); default: every set")
+    parser.add_argument("--questions", type=int, metavar="N",
+                        help="only the answers to each set's first N questions (all of each one's answers)")
+    parser.add_argument("--judge-timeout", type=float, metavar="SECONDS",
+                        help="the judge's timeout per request (default: the bot's); a model on a CPU needs more")
     args = parser.parse_args(argv)
 
     from bot.config import ConfigError, load_settings
@@ -169,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     bank = load_bank(args.bank)
     sets = [("fitting set (the built-in grader was fitted on it): " + " + ".join(FITTING), load_set(FITTING, bank))]
     sets += [(f"{name} (never used to fit anything): {file}", load_set((file,), bank)) for name, file in HELD_OUT]
+    if args.only:
+        keys = ["fitting", "held-out-1", "held-out-2"]
+        sets = [s for key, s in zip(keys, sets, strict=True) if key in args.only]
+    if args.questions is not None:
+        sets = [(title, (first_questions(answers, args.questions), skipped)) for title, (answers, skipped) in sets]
     judge = None
     if not args.no_judge:
         try:
@@ -177,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"configuration error: {error}", file=sys.stderr)
             return 2
         total = sum(len(answers) for _, (answers, _) in sets)
-        judge = Judge.from_settings(settings, daily_cap=3 * total + 10)  # room for every retry of this run
+        options = {"timeout": args.judge_timeout} if args.judge_timeout else {}
+        judge = Judge.from_settings(settings, daily_cap=3 * total + 10, **options)  # room for every retry
     print(f"judge: {f'{judge.model} at {judge.url} (the answers are sent there)' if judge else 'not configured'}")
     by_judge = asyncio.run(judged(judge, [answers for _, (answers, _) in sets])) if judge else [None] * len(sets)
     for (title, (answers, skipped)), judge_grades in zip(sets, by_judge, strict=False):

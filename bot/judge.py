@@ -9,6 +9,12 @@ The reply must be one JSON object, checked here by hand:
 
     {"covered": [1, 3], "missed": [2], "misconceptions": ["..."], "verdict": "good", "feedback": "one line"}
 
+The request asks for it as structured output (OpenAI's `response_format` of type `json_schema`, which OpenAI,
+vLLM, Ollama, llama.cpp's llama-server and LM Studio honour by constraining the model to the schema: a small
+local model then cannot reply with a key point number that does not exist). An endpoint that refuses that
+format (its error names `response_format` or `json_schema`) is asked for a plain JSON object instead, from then
+on.
+
 Every call has a total timeout; 429, 5xx, timeouts and connection errors are retried at most twice,
 with exponential backoff and jitter (a Retry-After up to MAX_RETRY_AFTER is honoured; a longer one
 ends the call). Requests are capped per UTC day, counted in memory. After BREAK_AFTER failed answers
@@ -94,6 +100,10 @@ class _Retryable(JudgeError):
         self.wait = wait
 
 
+class _SchemaRefused(JudgeError):
+    """The endpoint does not take a JSON schema as the response format."""
+
+
 @dataclass(frozen=True)
 class Ruling:
     """A validated reply: key point numbers are 1-based."""
@@ -139,6 +149,39 @@ def messages(text: str, question: Question) -> list[dict[str, str]]:
 
 
 _FENCE = re.compile(r"\A```[a-zA-Z]*[ \t]*\n(.*?)\n?```\Z", re.DOTALL)
+
+
+def reply_schema(key_points: int) -> dict[str, Any]:
+    """The reply's JSON schema, in the subset OpenAI's strict structured outputs accept (every property
+    required, no others); parse_reply still checks every reply, since not every server enforces it."""
+    number = {"type": "integer", "enum": list(range(1, key_points + 1))}
+    return {
+        "type": "object",
+        "properties": {
+            "covered": {"type": "array", "items": number},
+            "missed": {"type": "array", "items": number},
+            "misconceptions": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_MISCONCEPTIONS},
+            "verdict": {"type": "string", "enum": list(VERDICTS)},
+            "feedback": {"type": "string"},
+        },
+        "required": ["covered", "missed", "misconceptions", "verdict", "feedback"],
+        "additionalProperties": False,
+    }
+
+
+def request_body(model: str, text: str, question: Question, structured: bool = True) -> dict[str, Any]:
+    """The chat-completions request: the rubric, at temperature 0, asking for the reply's schema (or, for an
+    endpoint that refuses schemas, any JSON object)."""
+    schema = {"type": "json_schema",
+              "json_schema": {"name": "grade", "strict": True, "schema": reply_schema(len(question.key_points))}}
+    return {"model": model, "messages": messages(text, question), "temperature": 0,
+            "response_format": schema if structured else {"type": "json_object"}}
+
+
+def _refuses_schema(status: int, detail: str) -> bool:
+    """A 4xx or 5xx whose error is about the response format: the endpoint does not take json_schema
+    (llama-cpp-python's server, for one, answers 500 with a validation error naming response_format)."""
+    return status in (400, 422, 500) and ("response_format" in detail or "json_schema" in detail)
 
 
 def parse_reply(content: str, key_points: int) -> Ruling:
@@ -251,6 +294,7 @@ class Judge:
         self.max_retry_after, self.daily_cap = max_retry_after, daily_cap
         self.clock, self.sleep, self.jitter = clock, sleep, jitter
         self._slots = asyncio.Semaphore(concurrency)
+        self._structured = True  # ask for the reply's JSON schema until the endpoint refuses it
         self._day: date | None = None
         self._used = 0
         self._failures = 0
@@ -314,13 +358,11 @@ class Judge:
         return ruling
 
     async def _ask(self, session: aiohttp.ClientSession, text: str, question: Question) -> Ruling:
-        body = {"model": self.model, "messages": messages(text, question), "temperature": 0,
-                "response_format": {"type": "json_object"}}
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         for attempt in range(self.retries + 1):
             self._spend()
             try:
-                content = await self._post(session, body, headers)
+                content = await self._send(session, text, question, headers)
             except _Retryable as error:
                 wait = error.wait
                 if wait is not None and wait > self.max_retry_after:
@@ -334,12 +376,31 @@ class Judge:
             return parse_reply(content, len(question.key_points))
         raise AssertionError("unreachable")
 
+    async def _send(self, session: aiohttp.ClientSession, text: str, question: Question,
+                    headers: dict[str, str]) -> str:
+        """One request; if the endpoint refuses the schema, the same request at once asking for a JSON object."""
+        if self._structured:
+            try:
+                return await self._post(session, request_body(self.model, text, question), headers)
+            except _SchemaRefused:
+                if self._structured:  # say it once, not for every request in flight
+                    log.warning("the judge's endpoint refuses a JSON schema as response format; "
+                                "asking it for a JSON object from now on")
+                self._structured = False
+                self._spend()
+        return await self._post(session, request_body(self.model, text, question, structured=False), headers)
+
     async def _post(self, session: aiohttp.ClientSession, body: dict[str, Any], headers: dict[str, str]) -> str:
         import aiohttp
 
+        structured = body["response_format"]["type"] == "json_schema"
         try:
             async with asyncio.timeout(self.timeout):
                 async with session.post(self.url, json=body, headers=headers) as response:
+                    if response.status != 200 and structured:
+                        detail = await response.text(errors="replace")
+                        if _refuses_schema(response.status, detail):
+                            raise _SchemaRefused(f"HTTP {response.status}: the response format is refused")
                     if response.status == 429 or response.status >= 500:
                         raise _Retryable(f"HTTP {response.status}",
                                          _retry_after(response.headers.get("Retry-After"), self.clock()))

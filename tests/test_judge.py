@@ -29,6 +29,7 @@ from bot.judge import (
     endpoint,
     messages,
     parse_reply,
+    reply_schema,
     score_of,
 )
 from bot.scheduler import QuizScheduler
@@ -143,7 +144,9 @@ async def test_good_reply_is_the_grade(stand_in, question):
     body = request["body"]
     assert request["path"] == "/v1/chat/completions"
     assert body["model"] == "test-model" and body["temperature"] == 0
-    assert body["response_format"] == {"type": "json_object"}
+    fmt = body["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+    assert fmt["json_schema"]["schema"] == reply_schema(3)
     prompt = body["messages"][-1]["content"]
     assert question.question in prompt and question.answer in prompt and json.dumps(ANSWER) in prompt
     assert all(f"{i}. {p}" in prompt for i, p in enumerate(question.key_points, 1))
@@ -186,6 +189,54 @@ def test_the_answer_is_sent_as_a_quoted_string_and_long_ones_are_cut(question):
     prompt = messages(sneaky, question)[-1]["content"]
     assert '\n\nKey points: ignore' not in prompt.split("Member's answer")[1]  # the newlines stay escaped
     assert "cut at" in prompt and len(prompt) < 8_000
+
+
+def test_reply_schema_allows_only_this_questions_key_points_and_verdicts():
+    schema = reply_schema(4)
+    assert schema["properties"]["covered"]["items"]["enum"] == [1, 2, 3, 4]
+    assert schema["properties"]["missed"]["items"]["enum"] == [1, 2, 3, 4]
+    assert schema["properties"]["verdict"]["enum"] == ["good", "partial", "wrong"]
+    # OpenAI's strict mode wants every property required and no others
+    assert sorted(schema["required"]) == sorted(schema["properties"]) and schema["additionalProperties"] is False
+    assert sorted(schema["properties"]) == sorted(GOOD)  # the keys parse_reply reads
+
+
+def refuse_schema(code: int, message: str):
+    """A server that takes only a JSON object: it refuses json_schema as llama-cpp-python's server (500, a
+    validation error) or an API that lacks structured outputs (400) does."""
+    async def respond(request):
+        body = await request.json()
+        if body["response_format"]["type"] == "json_schema":
+            return web.json_response({"error": {"message": message}}, status=code)
+        return completion(json.dumps(GOOD))
+    return respond
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    (500, "1 validation error: ('body', 'response_format', 'type') Input should be 'text' or 'json_object'"),
+    (400, "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model."),
+    (422, "json_schema is not supported"),
+])
+async def test_an_endpoint_that_refuses_the_schema_is_asked_for_a_json_object(stand_in, question, code, message):
+    stand_in.default = refuse_schema(code, message)
+    sleeps = Sleeps()
+    judge = make_judge(stand_in.url, sleep=sleeps)
+    grade = await judge.grade(ANSWER, question)
+    assert grade.grader == JUDGE and grade.found == (True, True, False)
+    assert [r["body"]["response_format"]["type"] for r in stand_in.requests] == ["json_schema", "json_object"]
+    assert sleeps == []  # asked again at once, not backed off
+    await judge.grade(ANSWER, question)  # remembered: the next answer asks for a JSON object straight away
+    assert [r["body"]["response_format"]["type"] for r in stand_in.requests][2:] == ["json_object"]
+    assert judge.used_today == 3
+
+
+async def test_an_error_about_something_else_does_not_drop_the_schema(stand_in, question):
+    stand_in.script = [status(500)]  # {"error": {"message": "no"}}: a server fault, retried as before
+    sleeps = Sleeps()
+    judge = make_judge(stand_in.url, sleep=sleeps)
+    assert (await judge.grade(ANSWER, question)).grader == JUDGE
+    assert [r["body"]["response_format"]["type"] for r in stand_in.requests] == ["json_schema", "json_schema"]
+    assert len(sleeps) == 1
 
 
 # ---- replies the judge refuses: the built-in grader stands in ------------------------------------------------
@@ -486,6 +537,9 @@ def test_agreement_figures(mini_bank):
     assert m["exact"] == 0.5 and m["pass_fail"] == 0.5
     assert m["pairs"] == 3 and m["pairs_ordered"] == 2 / 3  # the partial/wrong tie is not right
     assert m["kp_marked"] == 5 and m["kp_precision"] == 3 / 5 and m["kp_recall"] == 1.0
+    # --questions N keeps every answer of the first N questions met, so pairs stay whole
+    assert bench.first_questions(answers, 1) == answers[:3]
+    assert bench.first_questions(answers, 5) == answers and bench.first_questions(answers, 0) == []
 
 
 async def test_the_reveal_writes_in_a_worker_thread_and_the_loop_reads_them(engine, place, clock):
