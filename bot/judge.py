@@ -154,12 +154,13 @@ _FENCE = re.compile(r"\A```[a-zA-Z]*[ \t]*\n(.*?)\n?```\Z", re.DOTALL)
 def reply_schema(key_points: int) -> dict[str, Any]:
     """The reply's JSON schema, in the subset OpenAI's strict structured outputs accept (every property
     required, no others); parse_reply still checks every reply, since not every server enforces it."""
-    number = {"type": "integer", "enum": list(range(1, key_points + 1))}
+    numbers = {"type": "array", "items": {"type": "integer", "enum": list(range(1, key_points + 1))},
+               "maxItems": key_points}  # a looping model cannot list numbers forever
     return {
         "type": "object",
         "properties": {
-            "covered": {"type": "array", "items": number},
-            "missed": {"type": "array", "items": number},
+            "covered": numbers,
+            "missed": numbers,
             "misconceptions": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_MISCONCEPTIONS},
             "verdict": {"type": "string", "enum": list(VERDICTS)},
             "feedback": {"type": "string"},
