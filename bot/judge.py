@@ -152,8 +152,9 @@ _FENCE = re.compile(r"\A```[a-zA-Z]*[ \t]*\n(.*?)\n?```\Z", re.DOTALL)
 
 
 def reply_schema(key_points: int) -> dict[str, Any]:
-    """The reply's JSON schema, in the subset OpenAI's strict structured outputs accept (every property
-    required, no others); parse_reply still checks every reply, since not every server enforces it."""
+    """The reply's JSON schema, shaped for OpenAI's strict structured outputs (every property required, no
+    others). An endpoint that rejects any part of it names response_format in its error and is asked for a
+    plain JSON object instead; parse_reply still checks every reply, since not every server enforces it."""
     numbers = {"type": "array", "items": {"type": "integer", "enum": list(range(1, key_points + 1))},
                "maxItems": key_points}  # a looping model cannot list numbers forever
     return {
