@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
 FITTING = ("graded_answers.yaml", "graded_answers_heldout.yaml")
 HELD_OUT = (("held-out set 1", "grading_heldout.yaml"), ("held-out set 2", "grading_heldout_2.yaml"))
+SET_NAMES = ("fitting", "held-out-1", "held-out-2")  # --only's names: the fitting set, then HELD_OUT in order
 RANK = {"wrong": 0, "partial": 1, "good": 2}
 
 
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-judge", action="store_true", help="measure the built-in grader only")
     parser.add_argument("--bank", type=Path, default=REPO / "questions.yaml", help="the question bank")
-    parser.add_argument("--only", choices=["fitting", "held-out-1", "held-out-2"], action="append",
+    parser.add_argument("--only", choices=SET_NAMES, action="append",
                         help="measure this set only (repeatable); default: every set")
     parser.add_argument("--questions", type=int, metavar="N",
                         help="only the answers to each set's first N questions (all of each one's answers)")
@@ -187,8 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     sets = [("fitting set (the built-in grader was fitted on it): " + " + ".join(FITTING), load_set(FITTING, bank))]
     sets += [(f"{name} (never used to fit anything): {file}", load_set((file,), bank)) for name, file in HELD_OUT]
     if args.only:
-        keys = ["fitting", "held-out-1", "held-out-2"]
-        sets = [s for key, s in zip(keys, sets, strict=True) if key in args.only]
+        sets = [s for name, s in zip(SET_NAMES, sets, strict=True) if name in args.only]
     if args.questions is not None:
         sets = [(title, (first_questions(answers, args.questions), skipped)) for title, (answers, skipped) in sets]
     judge = None

@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 import time
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -85,20 +86,29 @@ class StandIn:
             self.in_flight -= 1
 
 
-@pytest.fixture
-async def stand_in():
-    server = StandIn()
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", server.handle)
+@asynccontextmanager
+async def serve(app: web.Application):
+    """Serve the app on a free port of 127.0.0.1; yields its base URL."""
     runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
-    server.url = f"http://127.0.0.1:{port}/v1"
-    yield server
-    server.release.set()
-    await runner.cleanup()
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def stand_in():
+    server = StandIn()
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", server.handle)
+    async with serve(app) as url:
+        server.url = url
+        yield server
+        server.release.set()
 
 
 def closed_port_url() -> str:
@@ -575,16 +585,9 @@ async def test_judge_replay_serves_recorded_replies_through_the_judge(question, 
     assert replay.key_of("something else") is None
     recorded = tmp_path / "replies.jsonl"
     recorded.write_text(json.dumps({"question": question.question, "answer": ANSWER, "content": json.dumps(GOOD)}))
-    runner = web.AppRunner(replay.app(replay.load_replies(recorded)))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        judge = make_judge(f"http://127.0.0.1:{port}/v1")
+    async with serve(replay.app(replay.load_replies(recorded))) as url:
+        judge = make_judge(url)
         grade = await judge.grade(ANSWER, question)
         assert grade.grader == JUDGE and grade.found == (True, True, False) and grade.verdict == "good"
         assert_fell_back(await judge.grade("an answer nobody recorded", question), question,
                          "an answer nobody recorded")  # 404: no reply, the built-in grader stands in
-    finally:
-        await runner.cleanup()
