@@ -198,14 +198,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    import asyncio
     import json
 
-    from bot.grading import grade_question, points_for, shown_score
+    from bot.grading import Grade, grade_question, points_for, shown_score
+    from bot.judge import Judge
 
-    bank = load_bank(_bank_path(None))
+    settings = load_settings()
+    bank = load_bank(_bank_path(None, settings))
+    judge = Judge.from_settings(settings)  # set: the bot grades written answers with it, and so does this
 
-    def graded(question: Question, text: str) -> dict[str, Any]:
-        result = grade_question(text, question)
+    def grade_all(items: list[tuple[str, Question]]) -> list[Grade]:
+        if judge is None or not items:
+            return [grade_question(text, question) for text, question in items]
+        return asyncio.run(judge.grade_many(items))
+
+    def as_json(question: Question, result: Grade) -> dict[str, Any]:
         return {"question": question.id, "verdict": result.verdict, "score": result.score,
                 "points": points_for(result),
                 "covered": [p for p, ok in zip(question.key_points, result.found, strict=True) if ok],
@@ -225,7 +233,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             lines = sys.stdin.read() if args.batch == "-" else Path(args.batch).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             return _fail(f"cannot read {args.batch}: {error}")
-        failed = 0
+        rows: list[dict[str, Any] | tuple[str, Question]] = []  # per answer line: its error, or what to grade
         for number, line in enumerate(lines.splitlines(), 1):
             if not line.strip():
                 continue  # blank lines separate nothing and are not answers
@@ -241,13 +249,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 question = bank.get(question_id)
                 if question is None:
                     raise ValueError(unknown(question_id))
-                out = graded(question, text)
+                rows.append((text, question))
             except ValueError as error:  # json.JSONDecodeError is a ValueError
-                failed += 1
                 message = f"bad JSON: {error}" if isinstance(error, json.JSONDecodeError) else str(error)
                 print(f"studybot: line {number}: {message}", file=sys.stderr)
-                out = {"line": number, "error": message}
-            print(json.dumps(out, ensure_ascii=False), flush=True)
+                rows.append({"line": number, "error": message})
+        # graded together: the judge asks several at once
+        grades = iter(grade_all([row for row in rows if isinstance(row, tuple)]))
+        for row in rows:
+            out = row if isinstance(row, dict) else as_json(row[1], next(grades))
+            print(json.dumps(out, ensure_ascii=False))
+        failed = sum(isinstance(row, dict) for row in rows)
         if failed:
             print(f"studybot: {failed} line(s) could not be graded", file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -261,16 +273,19 @@ def cmd_grade(args: argparse.Namespace) -> int:
     text = args.text if args.text is not None else sys.stdin.read()
     if not text.strip():
         return _fail("no answer to grade: give TEXT or pipe it on standard input")
+    [result] = grade_all([(text, question)])
     if args.json:
-        print(json.dumps(graded(question, text), ensure_ascii=False))
+        print(json.dumps(as_json(question, result), ensure_ascii=False))
         return 0
-    result = grade_question(text, question)
-    choice = "" if question.is_open else (  # an open-ended question has no choices to state
+    choice = "" if question.is_open or result.grader != "built-in" else (  # the judge does not measure choices
         f"; right choice stated {result.core:.0%}{'; states a wrong choice' if result.misconception else ''}")
     print(f"score: {shown_score(result.score):.2f}  ({result.verdict}; {sum(result.found)}/{len(question.key_points)} "
           f"key points{choice})")
     for point, found in zip(question.key_points, result.found, strict=True):
         print(f"  [{'x' if found else ' '}] {point}")
+    note = getattr(result, "note", "")  # the judge's line of feedback, or that the built-in grader stood in
+    if note:
+        print(f"  {note.strip('_')}")
     return 0
 
 

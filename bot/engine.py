@@ -84,6 +84,13 @@ class QuizEngine:
             return self.rounds.written(event)
         raise TypeError(f"not an inbound event: {event!r}")
 
+    async def handle_async(self, event: Inbound) -> list[Outgoing]:
+        """handle(), with a written answer to a member's own question graded first by the model judge when one is
+        set (it answers in seconds, so the loop awaits it); everything else is handle() itself."""
+        if isinstance(event, WrittenAnswer):
+            return await self.rounds.written_async(event)
+        return self.handle(event)
+
     def _command(self, ev: CommandInvoked) -> list[Outgoing]:
         def private(outcome: o.Outcome, kind: Kind = Kind.NOTICE, **extra: Any) -> Outgoing:
             return Outgoing(kind, ev.place, outcome=outcome, to=ev.member, **extra)

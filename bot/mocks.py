@@ -95,18 +95,23 @@ class Mocks:
     # ---- answers (from Rounds, once the answer is graded and its card updated) ----------------
 
     def answered(self, rnd: Round, question: Question, member: Member, correct: bool, score: float | None,
-                 found: list[bool] | None, choice: int | None, now: datetime) -> list[Outgoing]:
+                 found: list[bool] | None, choice: int | None, now: datetime,
+                 arrived: datetime | None = None) -> list[Outgoing]:
+        """`arrived`: when the answer came, if before `now` (a judge graded it meanwhile); the time limit is
+        checked against it, and the next question is asked `now`."""
         item = self.store.mock_item_for_round(rnd.id)
         mock = self.store.mock(item["mock_id"]) if item else None
         if item is None or mock is None:
             return []
         deadline, asked = parse_iso(item["deadline"]), parse_iso(item["asked_at"])
-        late = now > deadline
+        answered = arrived or now
+        late = answered > deadline
         with self.store.transaction():
-            if not self.store.set_mock_result(mock["id"], item["position"], now, correct, score, late, found, choice):
+            if not self.store.set_mock_result(mock["id"], item["position"], answered, correct, score, late, found,
+                                              choice):
                 return []
             limit = int((deadline - asked).total_seconds())
-            seconds = int((now - asked).total_seconds())
+            seconds = int((answered - asked).total_seconds())
             out = [Outgoing(Kind.FEEDBACK, rnd.place, outcome=o.MockAnswered(question, correct, late, seconds, limit),
                             round_id=rnd.id, to=member)]
             if mock["ended_at"] is not None:

@@ -91,6 +91,7 @@ class PersonalResult:
     question: Question
     choice: int | None
     grade: Grade | None
+    note: str = ""  # the judge's line of feedback, or that the built-in grader stood in for it
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class Rounds:
         self.clock = clock
         self.rng = rng or random.Random()
         self.metrics = metrics or Metrics()
-        self.grader = grader  # optional (the model judge): grades a channel round's written answers at the reveal
+        self.grader = grader  # optional (the model judge): grades written answers, at the reveal or at once
         self._pregrading: set[int] = set()
         # Questions members' reports paused in a workspace (bot/team.py, set by the engine); none without it.
         self.paused: Callable[[Place], set[str]] | None = None
@@ -127,12 +127,31 @@ class Rounds:
             return self._finish_personal(rnd, question, ev.member)
         return [self._note(rnd, ev.member, o.PickLocked(ev.choice))]
 
-    def written(self, ev: WrittenAnswer) -> list[Outgoing]:
+    async def written_async(self, ev: WrittenAnswer) -> list[Outgoing]:
+        """written(); with the async grader (the model judge) set, an answer to a member's own question (private,
+        review, mock) is graded by it first, as a channel round's answers are at the reveal. It counts as given
+        when it arrived, not when the judge answered (a mock question's time limit)."""
+        if self.grader is None:
+            return self.written(ev)
+        rnd = self._round_for(ev.member.platform, ev.round_id, ev.message_id)
+        question = self.bank.get(rnd.question_id) if rnd else None
+        text = ev.text.strip()
+        if (rnd is None or question is None or rnd.is_channel or self._refusal(rnd, ev.member) or not text
+                or len(text) > MAX_WRITTEN):
+            return self.written(ev)  # graded at a reveal, or refused at once: no judge needed
+        arrived = self.clock()
+        [grade] = await self.grader.grade_many([(text, question)])
+        return self.written(ev, grade, arrived)
+
+    def written(self, ev: WrittenAnswer, grade: Grade | None = None, arrived: datetime | None = None
+                ) -> list[Outgoing]:
+        """A written answer: saved for a channel round's reveal, or graded at once on a member's own question (by
+        `grade` when the judge made it, received at `arrived`)."""
         rnd = self._round_for(ev.member.platform, ev.round_id, ev.message_id)
         question = self.bank.get(rnd.question_id) if rnd else None
         if rnd is None or question is None:
             return []  # a message in some other thread
-        refusal = self._refusal(rnd, ev.member)
+        refusal = self._refusal(rnd, ev.member, arrived)
         if refusal:
             return [refusal]
         text = ev.text.strip()
@@ -140,14 +159,14 @@ class Rounds:
             return [self._note(rnd, ev.member, o.EmptyAnswer())]
         if len(text) > MAX_WRITTEN:
             return [self._note(rnd, ev.member, o.AnswerTooLong(len(text), MAX_WRITTEN))]
-        if not self.store.record_written(rnd, ev.member, text, self.clock()):
+        if not self.store.record_written(rnd, ev.member, text, arrived or self.clock()):
             previous = self.store.answer(rnd.id, ev.member.user_id)
             if previous is None or previous.text is None:  # closed by a reveal since the deadline check
                 return [self._note(rnd, ev.member, o.RoundIsClosed())]
             return [self._note(rnd, ev.member, o.AlreadyWrote())]
         self.metrics.answers_recorded += 1
         if not rnd.is_channel:
-            return self._finish_personal(rnd, question, ev.member)
+            return self._finish_personal(rnd, question, ev.member, grade, arrived)
         return [self._note(rnd, ev.member, o.WrittenSaved())]
 
     def current_round(self, member: Member, place: Place) -> int | None:
@@ -155,11 +174,12 @@ class Rounds:
         rnd = self.store.open_personal_round(place, member.user_id) or self.store.latest_open_channel_round(place)
         return rnd.id if rnd else None
 
-    def _refusal(self, rnd: Round, member: Member) -> Outgoing | None:
+    def _refusal(self, rnd: Round, member: Member, arrived: datetime | None = None) -> Outgoing | None:
         if not rnd.is_channel and rnd.owner != member.user_id:
             return self._note(rnd, member, o.NotYourQuestion())
         # A mock question's deadline is its time limit: a late answer is still taken, and marked late.
-        late = rnd.deadline is not None and self.clock() >= rnd.deadline and rnd.kind is not RoundKind.MOCK
+        now = arrived or self.clock()
+        late = rnd.deadline is not None and now >= rnd.deadline and rnd.kind is not RoundKind.MOCK
         if not rnd.is_open or late:
             if not rnd.is_channel:
                 return self._note(rnd, member, o.AlreadyAnswered())
@@ -187,22 +207,25 @@ class Rounds:
         return [Outgoing(Kind.PERSONAL, place, outcome=o.QuestionAsked(question, kind), choices=question.choices,
                          round_id=round_id, to=member)]
 
-    def _finish_personal(self, rnd: Round, question: Question, member: Member) -> list[Outgoing]:
+    def _finish_personal(self, rnd: Round, question: Question, member: Member, grade: Grade | None = None,
+                         arrived: datetime | None = None) -> list[Outgoing]:
         now = self.clock()
+        answered = arrived or now
         with self.store.transaction():
-            if not self.store.close_round(rnd.id, now):
+            if not self.store.close_round(rnd.id, answered):
                 return []
             answer = self.store.answer(rnd.id, member.user_id)
             assert answer is not None
-            result = judge(answer, question)
+            result = judge(answer, question, grade)
             self.store.set_result(answer.id, result.correct, result.score, 0, result.found)
         if self.study:
-            self.study.after_answer(rnd, answer.user_id, result.correct, result.score, now)
+            self.study.after_answer(rnd, answer.user_id, result.correct, result.score, answered)
         if rnd.kind is RoundKind.MOCK and self.mocks is not None:
             return self.mocks.answered(rnd, question, member, result.correct, result.score, result.found, answer.choice,
-                                       now)
-        return [Outgoing(Kind.FEEDBACK, rnd.place, outcome=o.PersonalResult(question, answer.choice, result.grade),
-                         round_id=rnd.id, to=member)]
+                                       now, answered)
+        note = getattr(result.grade, "note", "")  # a JudgeGrade says which grader graded it
+        outcome = o.PersonalResult(question, answer.choice, result.grade, note)
+        return [Outgoing(Kind.FEEDBACK, rnd.place, outcome=outcome, round_id=rnd.id, to=member)]
 
     def usable(self, pool: list[Question]) -> list[Question]:
         """The questions of `pool` no admin marked broken (/quiz broken)."""

@@ -17,6 +17,7 @@ from typing import Any
 from bot import grading
 from bot.engine import QuizEngine
 from bot.events import Inbound, Kind, Outgoing
+from bot.inflight import InFlight
 from bot.metrics import Metrics
 from bot.models import ChannelSettings, Member, Place, Question
 from bot.outcomes import QuestionAsked
@@ -43,6 +44,7 @@ class Router:
         self._posting: set[int] = set()  # round posts in flight, so a retry never doubles them
         self.holder = holder_name()  # other replicas see posts in flight through a lease in the database
         self.accepting = True
+        self.in_flight = InFlight()  # events being handled: a shutdown lets them finish
         self._prepared: set[str] = set()  # questions whose grading was prepared (grading.prepare) in this process
         self._preparing: set[asyncio.Task[None]] = set()  # held so that the tasks are not collected while running
 
@@ -51,7 +53,8 @@ class Router:
             return []
         started = time.perf_counter()
         try:
-            return self.engine.handle(event)
+            with self.in_flight.track():
+                return await self.engine.handle_async(event)
         finally:
             self.metrics.handler_seconds.observe(time.perf_counter() - started)
 

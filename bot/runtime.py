@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 8.0  # seconds; SIGTERM must end the process within 10
+SETTLE_TIMEOUT = 3.0  # of those, for work in flight (scheduler jobs, events being handled) to finish
 
 
 def build_adapters(settings: Settings, stop: asyncio.Event, store: Store | None = None) -> dict[str, ChatAdapter]:
@@ -158,9 +159,12 @@ class Runtime:
                                                   mount=lambda app: mount_dashboard(app, self.engine))
 
     async def shutdown(self) -> None:
-        """Stop taking events, let in-flight work finish, close the database."""
+        """Stop taking events, let in-flight work finish, close the database.
+
+        The work in flight (a reveal, a private answer with the judge) finishes while the adapters can still deliver
+        its messages, within SETTLE_TIMEOUT; what is left is cancelled and unwinds before the database closes."""
         self.router.accepting = False
-        self.scheduler.shutdown()
+        await asyncio.gather(self.scheduler.stop(SETTLE_TIMEOUT), self.router.in_flight.settle(SETTLE_TIMEOUT))
         for adapter in self.adapters.values():
             with suppress(Exception):
                 await asyncio.wait_for(adapter.stop(), STOP_TIMEOUT / 2)

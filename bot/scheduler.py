@@ -19,6 +19,8 @@ them at their deadline if their replica is gone) and the settings others changed
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -32,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import UTC
 from bot.engine import QuizEngine
 from bot.events import Outgoing
+from bot.inflight import InFlight
 from bot.models import ChannelSettings
 from bot.rounds import EngineEvent, RoundOpened, SettingsChanged
 from bot.router import holder_name
@@ -47,6 +50,20 @@ REMINDER_MINUTES = 15  # how often opted-in members are checked for due reviews 
 
 Deliver = Callable[[list[Outgoing]], Awaitable[None]]
 Serves = Callable[[str, str], bool]  # (platform, workspace) -> does this process post that workspace's rounds
+
+
+def job(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A scheduler job: tracked while it runs, so that a shutdown lets it finish before the database closes."""
+    @functools.wraps(method)
+    async def run(self: QuizScheduler, *args: object) -> None:
+        with self.in_flight.track():
+            try:
+                await method(self, *args)
+            except asyncio.CancelledError:
+                if not self.stopping:
+                    raise
+                # cancelled by stop(): expected, and not a job failure for APScheduler to log with a traceback
+    return run
 
 
 def daily_trigger(s: ChannelSettings) -> CronTrigger | None:
@@ -81,6 +98,8 @@ class QuizScheduler:
         self.serves = serves or (lambda platform, workspace: True)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.holder = holder_name()
+        self.in_flight = InFlight()
+        self.stopping = False
         self._planned: dict[tuple[str, str], ChannelSettings] = {}  # the settings each workspace's jobs were built from
         self._planned_at: dict[tuple[str, str], datetime] = {}  # since when this process runs those jobs
         self._daily_done: dict[tuple[str, str], str] = {}  # the last local date whose daily round exists, seen here
@@ -97,8 +116,22 @@ class QuizScheduler:
                                replace_existing=True, coalesce=True, max_instances=1)
 
     def shutdown(self) -> None:
+        """Stop at once: a job still running is cancelled (APScheduler's asyncio executor cannot wait)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    async def stop(self, timeout: float) -> None:
+        """Start no new job, give the running ones `timeout` seconds (a reveal may be waiting for the judge), then
+        cancel the rest and let them unwind (a reveal's lease is released while the database is still open)."""
+        if not self.scheduler.running:
+            return
+        self.stopping = True
+        self.scheduler.pause()
+        cancelled = await self.in_flight.settle(timeout)
+        if cancelled:
+            log.warning("%d scheduler job(s) still running at shutdown were cancelled; they run again at the next "
+                        "start", cancelled)
+        self.shutdown()
 
     def healthy(self) -> bool:
         return bool(self.scheduler.running)
@@ -180,9 +213,11 @@ class QuizScheduler:
         self.scheduler.add_job(self.remind, DateTrigger(max(at, now)), args=[round_id], id=job_id,
                                replace_existing=True, misfire_grace_time=None)
 
+    @job
     async def remind(self, round_id: int) -> None:
         await self.deliver(self.engine.team.round_reminder(round_id))
 
+    @job
     async def season_end(self, platform: str, workspace: str) -> None:
         await self.deliver(self.engine.team.season_end(platform, workspace))
 
@@ -198,6 +233,7 @@ class QuizScheduler:
                 self.schedule_reveal(rnd.id, rnd.deadline)
                 self.schedule_remind(rnd.id)
 
+    @job
     async def daily(self, platform: str, workspace: str) -> None:
         current = self.engine.store.workspace(platform, workspace)
         planned = self._planned.get((platform, workspace))
@@ -213,9 +249,11 @@ class QuizScheduler:
             log.info("daily round %s opened in %s/%s", opened[0].round_id, platform, workspace)
         await self.deliver(opened)
 
+    @job
     async def weekly(self, platform: str, workspace: str) -> None:
         await self.deliver(self.engine.boards.weekly_board(platform, workspace))
 
+    @job
     async def reveal(self, round_id: int) -> None:
         """Reveal a round once, whichever replicas try: a lease first, so only one grades its written answers."""
         now = self.engine.clock()
@@ -234,6 +272,7 @@ class QuizScheduler:
             if rnd.deadline and rnd.deadline <= now:
                 await self.reveal(rnd.id)
 
+    @job
     async def safety_net(self) -> None:
         await self.reveal_due()
         await self.deliver(self.engine.rounds.unposted_rounds())
@@ -254,12 +293,14 @@ class QuizScheduler:
             await self.deliver(self.engine.rounds.daily_round(*key, day))
             self._daily_done[key] = day  # opened now, or found there: not asked again today
 
+    @job
     async def poll(self) -> None:
         """What other replicas did: rounds they opened (revealed here if they are gone), settings they changed."""
         self.replan()
         self.follow_open_rounds()
         await self.reveal_due()
 
+    @job
     async def reminders(self) -> None:
         if self.engine.study is not None:
             await self.deliver(self.engine.study.due_reminders())

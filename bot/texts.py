@@ -501,7 +501,7 @@ def _(x: o.PersonalResult) -> Words:
     if x.choice is not None:
         parts.append(choice_feedback(q, x.choice))
     if x.grade is not None:
-        parts.append(grade_feedback(q, x.grade))
+        parts.append(grade_feedback(q, x.grade) + (f"\n{x.note}" if x.note else ""))
     parts.append("**Model answer**\n" + reflow(q.answer))
     return f"{q.level} · {q.topic}", "\n\n".join(parts)
 

@@ -3,9 +3,13 @@ and when the grader's embedding model is loaded."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -174,3 +178,71 @@ def test_text_output_names_the_right_choice_only_for_a_multiple_choice_question(
     choice = studybot(tmp_path, "grade", "ob-context-window", "how many tokens it reads at once",
                       STUDYBOT_QUESTIONS=bank)
     assert choice.returncode == 0 and "right choice stated" in choice.stdout.splitlines()[0]
+
+
+# ---- with the model judge set, `grade` grades as the bot does: by the judge --------------------------------------
+
+@contextlib.contextmanager
+def judge_stand_in(reply: dict):
+    """A chat-completions endpoint on 127.0.0.1, in a thread (the command runs its own event loop); yields its URL
+    and the answers it was asked about."""
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            asked.append(body["messages"][-1]["content"])
+            data = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant",
+                                                                     "content": json.dumps(reply)}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+JUDGED = {"covered": [2], "missed": [1, 3], "misconceptions": [], "verdict": "partial",
+          "feedback": "Say who ranks the answers."}
+
+
+def test_with_a_judge_set_grade_asks_it_in_text_json_and_batch(tmp_path):
+    key_points = load_bank(BANK).get("a1").key_points
+    with judge_stand_in(JUDGED) as (url, asked):
+        env = {"STUDYBOT_JUDGE_URL": url, "STUDYBOT_JUDGE_MODEL": "m"}
+        as_json = studybot(tmp_path, "grade", "a1", GOOD, "--json", STUDYBOT_QUESTIONS=str(BANK), **env)
+        assert as_json.returncode == 0, as_json.stderr
+        out = json.loads(as_json.stdout)
+        assert out["grader"] == "judge" and out["verdict"] == "partial" and out["covered"] == [key_points[1]]
+        assert out["missed"] == [key_points[0], key_points[2]] and out["points"] == round(10 * out["score"])
+        text = studybot(tmp_path, "grade", "a1", GOOD, STUDYBOT_QUESTIONS=str(BANK), **env)
+        assert "(partial; 1/3 key points)" in text.stdout and "Judge: Say who ranks the answers." in text.stdout
+        lines = [json.dumps({"question": "a1", "text": GOOD}), "{bad", json.dumps({"question": "a3", "text": "x y"})]
+        batch = studybot(tmp_path, "grade", "--batch", "-", stdin="\n".join(lines), STUDYBOT_QUESTIONS=str(BANK),
+                         **env)
+        assert batch.returncode == 2  # the bad line; the others are graded all the same, in order
+        outs = [json.loads(line) for line in batch.stdout.splitlines()]
+        assert [o.get("grader") for o in outs] == ["judge", None, "judge"] and outs[1]["line"] == 2
+        assert len(asked) == 4 and GOOD in asked[0] and "x y" in asked[-1]
+
+
+def test_with_the_judge_down_grade_falls_back_and_says_so(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # nothing listens once closed
+    env = {"STUDYBOT_JUDGE_URL": url, "STUDYBOT_JUDGE_MODEL": "m"}
+    text = studybot(tmp_path, "grade", "a1", GOOD, STUDYBOT_QUESTIONS=str(BANK), **env)  # retried ~2 s, then not
+    builtin = expected("a1", GOOD)
+    assert text.returncode == 0 and f"({builtin['verdict']}; {len(builtin['covered'])}/3 key points;" in text.stdout
+    assert "\n  graded by the built-in grader: the judge did not answer\n" in text.stdout

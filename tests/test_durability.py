@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -55,3 +56,37 @@ def test_sigkill_after_answers_then_restart_reveals_once(tmp_path):
     assert query(tmp_path, "SELECT COUNT(*) FROM rounds WHERE revealed_at IS NOT NULL") == [(1,)]
     scores = query(tmp_path, "SELECT name, answered FROM members ORDER BY name")
     assert scores == [("alice", 1), ("bob", 1)]  # scored once each, not once per start
+
+
+@pytest.mark.long_wait
+def test_end_of_input_while_the_judge_is_grading_a_reveal_exits_cleanly_and_the_next_start_reveals(tmp_path):
+    """A reveal waiting for a judge that never answers is given a moment, then cancelled before the database
+    closes: no traceback, its lease released, and the next start reveals the round."""
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        judge = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        env = console_env(tmp_path, STUDYBOT_REVEAL_AFTER="2s", STUDYBOT_JUDGE_URL=judge,
+                          STUDYBOT_JUDGE_MODEL="m")
+        first = ConsoleProcess(env, tmp_path)
+        first.expect("studybot console")
+        first.send("/quiz post basic")
+        first.expect("Posted a new round")
+        first.send("/as bob")
+        first.send("it splits rare words into known subword pieces")
+        first.expect("Saved your written answer")
+        [(deadline,)] = query(tmp_path, "SELECT deadline FROM rounds")
+        time.sleep(max(0.0, (datetime.fromisoformat(deadline) - datetime.now(UTC)).total_seconds() + 1.0))
+        assert query(tmp_path, "SELECT key FROM claims") == [("reveal:1",)]  # the reveal is waiting for the judge
+        assert first.close() == 0
+        errors = first.proc.stderr.read()
+        assert "Traceback" not in errors and "closed database" not in errors
+        assert "cancelled" in errors  # the log says the reveal will run again
+    assert query(tmp_path, "SELECT key FROM claims") == []
+    assert query(tmp_path, "SELECT revealed_at FROM rounds") == [(None,)]
+
+    second = ConsoleProcess(console_env(tmp_path, STUDYBOT_REVEAL_AFTER="2s"), tmp_path)  # judge unset now
+    second.expect("─── Answer", timeout=30)
+    second.expect("key points")
+    assert second.close() == 0
+    assert query(tmp_path, "SELECT COUNT(*) FROM rounds WHERE revealed_at IS NOT NULL") == [(1,)]

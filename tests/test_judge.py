@@ -33,6 +33,7 @@ from bot.judge import (
     reply_schema,
     score_of,
 )
+from bot.rounds import MAX_WRITTEN
 from bot.scheduler import QuizScheduler
 from tests.conftest import FakeClock, member
 
@@ -519,6 +520,59 @@ async def test_overlapping_reveals_of_one_round_ask_the_judge_once(engine, place
     first, second = await asyncio.gather(engine.rounds.reveal_async(round_id), engine.rounds.reveal_due_async())
     assert len(stand_in.requests) == 2  # two answers, each judged once
     assert sum(1 for m in first + second if m.kind is Kind.REVEAL) == 1
+
+
+# ---- a member's own question: graded by the judge at once ------------------------------------------------------
+
+def own_question(engine, place, who=ALICE):
+    [asked] = engine.rounds.personal_round(who, place, "basic")
+    return asked.round_id, engine.bank.get(engine.store.round(asked.round_id).question_id)
+
+
+async def test_a_private_written_answer_is_graded_by_the_judge(engine, place, stand_in):
+    stand_in.default = reply({"covered": [2], "missed": [1, 3], "misconceptions": [], "verdict": "partial",
+                              "feedback": "Name the vocabulary it builds."})
+    engine.rounds.grader = make_judge(stand_in.url)
+    round_id, question = own_question(engine, place)
+    [out] = await engine.handle_async(WrittenAnswer(ALICE, "it splits words into pieces", round_id=round_id))
+    assert len(stand_in.requests) == 1 and "it splits words into pieces" in json.dumps(stand_in.requests[0]["body"])
+    assert out.kind is Kind.FEEDBACK and out.to == ALICE
+    assert f"made 1 of {len(question.key_points)} key points" in out.text and "partial" in out.text
+    assert f"Covered: {question.key_points[1]}" in out.text and "Judge: Name the vocabulary it builds." in out.text
+    stored = engine.store.answer(round_id, ALICE.user_id)
+    assert stored.found == [False, True, False] and stored.score == score_of("partial", 1, 3)
+    assert not engine.store.round(round_id).is_open
+    # the round is answered: a second answer is refused at once, without asking the judge again
+    [again] = await engine.handle_async(WrittenAnswer(ALICE, "more words", round_id=round_id))
+    assert "already" in again.text.lower() and len(stand_in.requests) == 1
+
+
+async def test_a_private_answer_falls_back_to_the_built_in_grader_and_says_so(engine, place):
+    engine.rounds.grader = make_judge(closed_port_url())
+    round_id, question = own_question(engine, place)
+    text = "; ".join(question.key_points)
+    [out] = await engine.handle_async(WrittenAnswer(ALICE, text, round_id=round_id))
+    builtin = grade_question(text, question)
+    stored = engine.store.answer(round_id, ALICE.user_id)
+    assert stored.score == builtin.score and stored.found == list(builtin.found)
+    assert FALLBACK_NOTE in out.text
+
+
+async def test_refused_private_answers_never_reach_the_judge(engine, place, stand_in):
+    engine.rounds.grader = make_judge(stand_in.url)
+    round_id, _question = own_question(engine, place)
+    [empty] = await engine.handle_async(WrittenAnswer(ALICE, "   ", round_id=round_id))
+    [other] = await engine.handle_async(WrittenAnswer(BOB, "an answer to alice's question", round_id=round_id))
+    [long] = await engine.handle_async(WrittenAnswer(ALICE, "x" * (MAX_WRITTEN + 1), round_id=round_id))
+    assert "empty" in empty.text.lower() and "someone else's" in other.text and "keep it under" in long.text
+    assert stand_in.requests == [] and engine.store.round(round_id).is_open  # nothing lost: she can still answer
+
+
+async def test_a_channel_rounds_written_answer_waits_for_the_reveal(engine, place, stand_in):
+    engine.rounds.grader = make_judge(stand_in.url)
+    [post] = engine.rounds.post_round(place, "basic")
+    [saved] = await engine.handle_async(WrittenAnswer(ALICE, "my words", round_id=post.round_id))
+    assert "saved" in saved.text.lower() and stand_in.requests == []
 
 
 def test_judge_timeouts_are_small_by_default():

@@ -338,3 +338,36 @@ def test_the_migration_keeps_rounds_answers_and_ids(empty_database, clock):
         assert db.row("SELECT COUNT(*) AS n FROM answers")["n"] == 1
     finally:
         db.close()
+
+
+class SlowJudge:
+    """An async grader (the model judge's seam) that takes `seconds` of the fake clock to answer."""
+
+    def __init__(self, clock, seconds: float) -> None:
+        self.clock, self.seconds, self.asked = clock, seconds, 0
+
+    async def grade_many(self, items):
+        from bot.grading import grade_question
+        self.asked += len(items)
+        self.clock.advance(seconds=self.seconds)
+        return [grade_question(text, q) for text, q in items]
+
+
+async def test_an_open_answer_in_time_is_not_late_because_the_judge_took_a_while(eng, place, clock):
+    """The time limit is checked against when the answer came, not when the judge had graded it; the next
+    question is asked when it is sent."""
+    ada = member("ada")
+    eng.rounds.grader = judge = SlowJudge(clock, seconds=30)
+    out = run(eng, ada, place, "mock")
+    while not question_of(eng, asked(out)[0]).is_open:  # on to the first open-ended question
+        out = answer(eng, ada, asked(out)[0], right=True)
+    current = asked(out)[0]
+    limit = eng.settings_for(place.platform, place.workspace).mock_open
+    clock.advance(seconds=limit - 10)  # 10 s before the limit; the judge answers 20 s after it
+    q = question_of(eng, current)
+    out = await eng.handle_async(WrittenAnswer(ada, "; ".join(q.key_points), round_id=current.round_id))
+    [said] = [m.outcome for m in out if isinstance(m.outcome, o.MockAnswered)]
+    assert judge.asked == 1 and not said.late and said.seconds == limit - 10
+    [nxt] = asked(out)
+    [item] = eng.store.rows("SELECT asked_at FROM mock_items WHERE round_id = ?", (nxt.round_id,))
+    assert item["asked_at"].startswith(clock().isoformat()[:19])  # asked now, after the judge's 30 s
