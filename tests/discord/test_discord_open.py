@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from discord_rig import CHANNEL, custom_ids_of, only_round, text_of
+from discord_rig import CHANNEL, GUILD, custom_ids_of, only_round, text_of
 
+from bot.models import Place
 from bot.questions import load_bank
 
 OPEN_BANK = load_bank(Path(__file__).resolve().parents[1] / "data" / "open_bank.yaml")
@@ -45,3 +47,46 @@ async def test_an_open_round_on_discord(start_bot, discord_standin):
     [closed] = discord_standin.find("PATCH", rf"/channels/{CHANNEL}/messages/{rnd.message_id}")
     assert "key points are in the thread" in text_of(closed.body)
     assert bot.store.answers(rnd.id)[0].points > 0
+
+
+async def test_a_private_written_answer_is_graded_by_the_judge_behind_discords_thinking(start_bot, discord_standin):
+    """The form's submission is deferred ("thinking...") at once; the judge's grade comes as the follow-up."""
+    from aiohttp import web
+
+    asked: list[dict] = []
+    answered_before: list[list[int]] = []  # the interaction callbacks' types when the judge was asked
+
+    async def chat(request: web.Request) -> web.Response:
+        asked.append(await request.json())
+        answered_before.append([c.body["type"] for c in discord_standin.find("POST", r"/interactions/.+/callback")])
+        content = json.dumps({"covered": [1], "missed": [2, 3], "misconceptions": [], "verdict": "partial",
+                              "feedback": "Say what the cache stores."})
+        return web.json_response({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1"
+        bot = await start_bot(questions=OPEN_BANK, judge_url=url, judge_model="m")
+        ada = discord_standin.member("1300000000000000001", "Ada")
+        token = await discord_standin.slash([{"name": "system-design", "type": 1, "options": []}], CHANNEL, ada)
+        [asked_message] = await discord_standin.wait_replies(token)
+        rnd = bot.store.open_personal_round(Place("discord", GUILD, CHANNEL), ada["user"]["id"])
+        question = OPEN_BANK.get(rnd.question_id)
+        token = await discord_standin.click(asked_message, f"studybot:write:{rnd.id}", user=ada, channel_id=CHANNEL)
+        [form] = await discord_standin.wait_replies(token)
+        token = await discord_standin.submit_form(form["custom_id"], "cache the answers", CHANNEL, user=ada)
+        [graded] = await discord_standin.wait_replies(token)
+        assert graded["flags"] & 64
+        text = text_of(graded)
+        assert f"made 1 of {len(question.key_points)} key points" in text and "Judge: Say what the cache stores." in text
+        assert len(asked) == 1 and "cache the answers" in asked[0]["messages"][-1]["content"]
+        assert answered_before[0][-2:] == [9, 5]  # the form opened, then its submission deferred: then the judge
+        stored = bot.store.answer(rnd.id, ada["user"]["id"])
+        assert stored.found[0] and not any(stored.found[1:])
+    finally:
+        await runner.cleanup()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import slack_payloads as payloads
-from slack_rig import CHANNEL, REPO, block_text, start_bot
+import asyncio
+import json
 
+import slack_payloads as payloads
+from aiohttp import web
+from slack_rig import CHANNEL, REPO, TEAM, block_text, start_bot
+
+from bot.models import Place
 from bot.questions import load_bank
 
 OPEN_BANK = load_bank(REPO / "tests" / "data" / "open_bank.yaml")
@@ -41,3 +46,50 @@ async def test_an_open_round_on_slack(tmp_path, fake):
         assert bot.answers(rnd.id)["U0ADA"].points > 0 and bot.answers(rnd.id)["U0BRIAN"].points == 0
     finally:
         await bot.close()
+
+
+async def test_a_private_written_answer_is_acknowledged_at_once_then_graded_by_the_judge(tmp_path, fake):
+    """Slack wants the modal's submission answered within 3 s: it is, while the judge is still thinking; the grade
+    comes to the response_url when the judge answers."""
+    asked: list[dict] = []
+    answer_now = asyncio.Event()
+
+    async def chat(request: web.Request) -> web.Response:
+        asked.append(await request.json())
+        await answer_now.wait()
+        content = json.dumps({"covered": [2], "missed": [1, 3], "misconceptions": [], "verdict": "partial",
+                              "feedback": "Name what is sharded."})
+        return web.json_response({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1"
+    bot = await start_bot(tmp_path, fake, questions=OPEN_BANK, judge_url=url, judge_model="m")
+    try:
+        _reply, key = await bot.command("system-design")
+        rnd = bot.store.open_personal_round(Place("slack", TEAM, CHANNEL), "U0ADA")
+        question = OPEN_BANK.get(rnd.question_id)
+        submission = payloads.view_submission("U0ADA", rnd.id, "shard the index", fake.response_url(key), CHANNEL)
+        ack = await bot.post(payloads.interaction_form(submission), "application/x-www-form-urlencoded")
+        assert ack.status == 200 and ack.seconds < 3
+        await asyncio.wait_for(_until(lambda: asked), 5)
+        shown = len(fake.responses_to(key))  # the question itself
+        answer_now.set()
+        await bot.settle()
+        [graded] = fake.responses_to(key)[shown:]
+        text = block_text(graded["blocks"])
+        assert f"made 1 of {len(question.key_points)} key points" in text and "Judge: Name what is sharded." in text
+        assert "shard the index" in asked[0]["messages"][-1]["content"]
+    finally:
+        answer_now.set()
+        await bot.close()
+        await runner.cleanup()
+
+
+async def _until(ready) -> None:
+    while not ready():
+        await asyncio.sleep(0.01)
