@@ -83,7 +83,8 @@ async def test_a_private_written_answer_is_graded_by_the_judge_behind_discords_t
         [graded] = await discord_standin.wait_replies(token)
         assert graded["flags"] & 64
         text = text_of(graded)
-        assert f"made 1 of {len(question.key_points)} key points" in text and "Judge: Say what the cache stores." in text
+        assert f"made 1 of {len(question.key_points)} key points" in text
+        assert "Judge: Say what the cache stores." in text
         assert len(asked) == 1 and "cache the answers" in asked[0]["messages"][-1]["content"]
         assert answered_before[0][-2:] == [9, 5]  # the form opened, then its submission deferred: then the judge
         stored = bot.store.answer(rnd.id, ada["user"]["id"])
