@@ -143,6 +143,11 @@ class Runtime:
             await self.shutdown()
         return 0
 
+    @staticmethod
+    async def _stop(adapter: ChatAdapter) -> None:
+        with suppress(Exception):
+            await asyncio.wait_for(adapter.stop(), STOP_TIMEOUT / 2)
+
     async def _start_http(self) -> None:
         slack = self.adapters.get("slack")
         web_app = getattr(slack, "web_app", None) if slack is not None else None
@@ -165,9 +170,8 @@ class Runtime:
         its messages, within SETTLE_TIMEOUT; what is left is cancelled and unwinds before the database closes."""
         self.router.accepting = False
         await asyncio.gather(self.scheduler.stop(SETTLE_TIMEOUT), self.router.in_flight.settle(SETTLE_TIMEOUT))
-        for adapter in self.adapters.values():
-            with suppress(Exception):
-                await asyncio.wait_for(adapter.stop(), STOP_TIMEOUT / 2)
+        # together, so that SETTLE_TIMEOUT and one adapter's STOP_TIMEOUT / 2 bound the whole stop
+        await asyncio.gather(*(self._stop(adapter) for adapter in self.adapters.values()))
         if self.http is not None:
             await self.http.cleanup()
         self.engine.store.close()
