@@ -21,6 +21,7 @@ from bot import texts
 from bot.clock import Clock, local_date, week_of
 from bot.events import ChoiceMade, Kind, Outgoing, WrittenAnswer
 from bot.grading import Grade, grade_question, points_for
+from bot.judge import fallback_grade
 from bot.metrics import Metrics
 from bot.models import Answer, Bank, ChannelSettings, Member, Place, Question, Round, RoundKind
 from bot.seasons import season_key
@@ -140,7 +141,15 @@ class Rounds:
                 or len(text) > MAX_WRITTEN):
             return self.written(ev)  # graded at a reveal, or refused at once: no judge needed
         arrived = self.clock()
-        [grade] = await self.grader.grade_many([(text, question)])
+        try:
+            [grade] = await self.grader.grade_many([(text, question)])
+        except asyncio.CancelledError:
+            # Stopped (a shutdown) while the judge was thinking: the built-in grader grades the answer now, so the
+            # member's words are kept and answered, and the cancellation counts as handled.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            grade = fallback_grade(grade_question(text, question))
         return self.written(ev, grade, arrived)
 
     def written(self, ev: WrittenAnswer, grade: Grade | None = None, arrived: datetime | None = None

@@ -59,7 +59,8 @@ class Router:
             self.metrics.handler_seconds.observe(time.perf_counter() - started)
 
     async def run(self, event: Inbound, reply: Any = None) -> None:
-        await self.deliver(await self.handle(event), reply)
+        with self.in_flight.track():  # the replies too: a shutdown lets them reach the member
+            await self.deliver(await self.handle(event), reply)
 
     async def deliver(self, messages: list[Outgoing], reply: Any = None) -> None:
         failed: dict[int, str] = {}  # round id -> why its post was refused, for the confirmations after it

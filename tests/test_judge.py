@@ -568,6 +568,25 @@ async def test_refused_private_answers_never_reach_the_judge(engine, place, stan
     assert stand_in.requests == [] and engine.store.round(round_id).is_open  # nothing lost: she can still answer
 
 
+async def test_a_private_answer_cancelled_while_the_judge_thinks_is_graded_by_the_built_in_grader(
+        engine, place, stand_in):
+    """A shutdown cancels an answer waiting for the judge: the built-in grader grades it at once instead, so the
+    member's words are kept and answered."""
+    stand_in.default = stand_in.hang()
+    engine.rounds.grader = make_judge(stand_in.url, timeout=30)
+    round_id, question = own_question(engine, place)
+    text = "; ".join(question.key_points)
+    task = asyncio.create_task(engine.handle_async(WrittenAnswer(ALICE, text, round_id=round_id)))
+    while not stand_in.requests:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    [out] = await task  # handled: it returns the feedback rather than raising CancelledError
+    assert not task.cancelled() and FALLBACK_NOTE in out.text
+    stored = engine.store.answer(round_id, ALICE.user_id)
+    assert stored.text == text and stored.score == grade_question(text, question).score
+    assert not engine.store.round(round_id).is_open
+
+
 async def test_a_channel_rounds_written_answer_waits_for_the_reveal(engine, place, stand_in):
     engine.rounds.grader = make_judge(stand_in.url)
     [post] = engine.rounds.post_round(place, "basic")
