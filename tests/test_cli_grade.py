@@ -234,7 +234,8 @@ def test_with_a_judge_set_grade_asks_it_in_text_json_and_batch(tmp_path):
         assert batch.returncode == 2  # the bad line; the others are graded all the same, in order
         outs = [json.loads(line) for line in batch.stdout.splitlines()]
         assert [o.get("grader") for o in outs] == ["judge", None, "judge"] and outs[1]["line"] == 2
-        assert len(asked) == 4 and GOOD in asked[0] and "x y" in asked[-1]
+        # the batch's two answers were asked at once, so in either order
+        assert len(asked) == 4 and sum(GOOD in a for a in asked) == 3 and sum('"x y"' in a for a in asked) == 1
 
 
 def test_with_the_judge_down_grade_falls_back_and_says_so(tmp_path):
